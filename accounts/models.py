@@ -1,0 +1,70 @@
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, BaseUserManager
+from django.db import models
+
+
+class UserManager(BaseUserManager["User"]):
+    """Users log in by e-mail; there is no username."""
+
+    use_in_migrations = True
+
+    def _create_user(self, email: str, password: str | None, **extra: Any) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required")
+        user = self.model(email=self.normalize_email(email), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create_user(email, password, **extra)
+
+    def create_superuser(self, email: str, password: str | None = None, **extra: Any) -> "User":
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", User.Role.STAFF)
+        return self._create_user(email, password, **extra)
+
+
+class User(AbstractUser):
+    """An account. `role` and `plan` are plain columns: reading them never queries."""
+
+    class Role(models.TextChoices):
+        STUDENT = "student"
+        INSTRUCTOR = "instructor"
+        STAFF = "staff"
+
+    class Plan(models.TextChoices):
+        FREE = "free"
+        PRO = "pro"
+
+    username = None  # type: ignore[assignment]
+    email = models.EmailField("email address", unique=True)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
+    plan = models.CharField(max_length=8, choices=Plan.choices, default=Plan.FREE)
+
+    USERNAME_FIELD = "email"
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
+
+    objects: ClassVar[UserManager] = UserManager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=["student", "instructor", "staff"]), name="user_role_valid"
+            ),
+            models.CheckConstraint(condition=models.Q(plan__in=["free", "pro"]), name="user_plan_valid"),
+        ]
+        indexes = [models.Index(fields=["role", "id"], name="user_role_id_idx")]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def name(self) -> str:
+        """Display name from columns already loaded: first and last name, else the e-mail."""
+        return f"{self.first_name} {self.last_name}".strip() or self.email

@@ -1,0 +1,52 @@
+from collections.abc import Iterator
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import InstructorFactory, StaffFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def student():  # type: ignore[no-untyped-def]
+    return UserFactory()
+
+
+@pytest.fixture
+def instructor():  # type: ignore[no-untyped-def]
+    return InstructorFactory()
+
+
+@pytest.fixture
+def staff():  # type: ignore[no-untyped-def]
+    return StaffFactory()
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` skip on SQLite: they need row locks or server behaviour."""
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
