@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from django.core.cache import caches
+from django.core.paginator import Paginator
+from django.utils.functional import cached_property
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -17,6 +20,33 @@ def positive_int_param(request: Request, name: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_PAGE_NUMBER_DIGITS or int(raw) < 1:
         raise ValidationError({name: [f"'{name}' must be a positive integer."]})
     return int(raw)
+
+
+class CachedCountPaginator(Paginator):
+    """A paginator whose count, when a cache key is given, is computed once per version of
+    the data and shared by every page of the same filtered list."""
+
+    count_key: str | None = None
+
+    @cached_property
+    def count(self) -> int:
+        if self.count_key is None:
+            return super().count
+        from core.catalogue_cache import CACHE_ALIAS, CacheUnavailable, cache_call
+
+        cache = caches[CACHE_ALIAS]
+        try:
+            cached = cache_call(cache.get, self.count_key)
+        except CacheUnavailable:
+            return super().count
+        if cached is not None:
+            return int(cached)
+        value = super().count
+        try:
+            cache_call(cache.set, self.count_key, value)
+        except CacheUnavailable:
+            pass
+        return value
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -35,4 +65,12 @@ class PageNumberPagination(pagination.PageNumberPagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         positive_int_param(request, self.page_query_param)
+        count_key = getattr(request, "catalogue_count_key", None)
+
+        def make_paginator(*args: Any, **kwargs: Any) -> Paginator:
+            paginator = CachedCountPaginator(*args, **kwargs)
+            paginator.count_key = count_key
+            return paginator
+
+        self.django_paginator_class = make_paginator  # type: ignore[assignment]
         return super().paginate_queryset(queryset, request, view)

@@ -1,7 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -10,9 +10,14 @@ from tests.factories import InstructorFactory, StaffFactory, UserFactory
 
 @pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
-    cache.clear()
+    from core.catalogue_cache import breaker
+
+    breaker.reset()
+    for cache in caches.all():
+        cache.clear()
     yield
-    cache.clear()
+    for cache in caches.all():
+        cache.clear()
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.catalogue_cache.CatalogueCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -85,22 +86,57 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
+# Two aliases on the same Redis. "default" (throttling and anything else) ignores Redis
+# errors, so a dead Redis never fails a request; "catalogue" raises them, so the catalogue
+# cache (core.catalogue_cache) can notice and stop asking for a while.
 REDIS_URL = env("REDIS_URL", default="")
+# Anonymous catalogue pages are served from the "catalogue" cache (core.catalogue_cache).
+CATALOGUE_CACHE_ENABLED = env.bool("CATALOGUE_CACHE_ENABLED", default=True)
+# Upper bound on how long enrollment-driven counts may lag in a cached page.
+CATALOGUE_CACHE_TTL = env.int("CATALOGUE_CACHE_TTL", default=30)
+# How long a CDN may keep a public catalogue page (s-maxage); browsers always revalidate.
+CATALOGUE_CDN_MAX_AGE = env.int("CATALOGUE_CDN_MAX_AGE", default=10)
+# After a Redis error the catalogue cache is skipped for this long.
+CATALOGUE_CACHE_RETRY_SECONDS = env.float("CATALOGUE_CACHE_RETRY_SECONDS", default=5.0)
+# One request computes a missing page; others wait up to LOCK_WAIT for it.
+CATALOGUE_LOCK_SECONDS = 10
+CATALOGUE_LOCK_WAIT_SECONDS = env.float("CATALOGUE_LOCK_WAIT_SECONDS", default=2.0)
 if REDIS_URL:
+    _redis_options = {
+        "PARSER_CLASS": "redis.connection._HiredisParser",
+        # Each cache call is bounded well below Gunicorn's timeout.
+        "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.2),
+        "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.2),
+    }
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
-            "OPTIONS": {
-                "PARSER_CLASS": "redis.connection._HiredisParser",
-                # Each cache call is bounded well below Gunicorn's timeout.
-                "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=0.2),
-                "SOCKET_TIMEOUT": env.float("REDIS_SOCKET_TIMEOUT", default=0.2),
-            },
-        }
+            "KEY_PREFIX": "brisk",
+            "OPTIONS": {**_redis_options, "IGNORE_EXCEPTIONS": True},
+        },
+        "catalogue": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "brisk",
+            "TIMEOUT": CATALOGUE_CACHE_TTL,
+            "OPTIONS": _redis_options,
+        },
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+        "catalogue": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "catalogue",
+            "TIMEOUT": CATALOGUE_CACHE_TTL,
+            "OPTIONS": {"MAX_ENTRIES": 10_000},
+        },
+    }
+# django-redis logs each ignored error; core.log_filters.RateLimitFilter keeps that to one
+# line per interval.
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+DJANGO_REDIS_LOGGER = "brisk.cache"
 
 # --- Auth -----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,411 @@
+"""The catalogue cache: rendered responses in Redis under versioned keys.
+
+Reads. `CatalogueCacheMiddleware` answers anonymous GETs of the public catalogue
+(programmes, courses, reviews) from the "catalogue" cache: a hit is one Redis round trip
+for the versions plus one for the entry, and no SQL. The key holds the host, the path,
+the known query parameters sorted (unknown ones are dropped, as the API ignores them) and
+the current generation of every family the page depends on.
+
+Writes. Every INSERT/UPDATE/DELETE/TRUNCATE that Django sends to a catalogue table is
+seen by a database execute-wrapper, which bumps that table's family generation at the
+first such write of a transaction and again when it commits. So a change made through the API, the admin, a service, a bulk
+`update()` or a management command is visible on the very next read, with no call to
+remember. Enrollments are not a catalogue table: the counts they move (`student_count`,
+`enrollment_count`, `seats_left`) lag by at most CATALOGUE_CACHE_TTL seconds.
+
+Failure. Redis errors never fail a request: the page is computed from the database and
+the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import caches
+from django.db import connections, transaction
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+
+logger = logging.getLogger("brisk.cache")
+
+CACHE_ALIAS = "catalogue"
+
+# Which family each catalogue table belongs to. A write to any of them bumps its family.
+TABLE_FAMILIES: dict[str, str] = {
+    "programmes_programme": "programmes",
+    "programmes_programmecourse": "programmes",
+    "courses_course": "courses",
+    "courses_category": "courses",
+    "courses_review": "reviews",
+    # Names of instructors and reviewers appear in catalogue pages. A new user changes
+    # no page, so only UPDATE and DELETE count for this table (see _families_written).
+    "accounts_user": "users",
+}
+ALL_FAMILIES = tuple(sorted(set(TABLE_FAMILIES.values())))
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    pattern: re.Pattern[str]
+    families: tuple[str, ...]
+    params: frozenset[str]
+
+
+_PAGE = {"page", "page_size"}
+ROUTES = (
+    Route(
+        "programme-list",
+        re.compile(r"^/programmes/$"),
+        ("programmes", "courses"),
+        frozenset({"is_active", "search", "ordering", *_PAGE}),
+    ),
+    Route("programme-detail", re.compile(r"^/programmes/[0-9]+/$"), ("programmes", "courses", "users"), frozenset()),
+    Route(
+        "programme-courses",
+        re.compile(r"^/programmes/[0-9]+/courses/$"),
+        ("programmes", "courses", "users", "reviews"),
+        frozenset(_PAGE),
+    ),
+    Route(
+        "course-list",
+        re.compile(r"^/courses/$"),
+        ("programmes", "courses", "users", "reviews"),
+        frozenset(
+            {"programme", "category", "instructor", "price_min", "price_max", "search", "ordering", *_PAGE}
+        ),
+    ),
+    Route(
+        "course-detail",
+        re.compile(r"^/courses/[0-9]+/$"),
+        ("programmes", "courses", "users", "reviews"),
+        frozenset(),
+    ),
+    Route(
+        "course-reviews",
+        re.compile(r"^/courses/[0-9]+/reviews/$"),
+        ("courses", "users", "reviews"),
+        frozenset(_PAGE),
+    ),
+)
+
+
+def match_route(path: str) -> Route | None:
+    for route in ROUTES:
+        if route.pattern.match(path):
+            return route
+    return None
+
+
+# --- Availability ----------------------------------------------------------------------
+
+
+class _Breaker:
+    """After a Redis error, skip the cache for a while instead of paying a timeout per call."""
+
+    def __init__(self) -> None:
+        self._open_until = 0.0
+
+    def available(self) -> bool:
+        return time.monotonic() >= self._open_until
+
+    def trip(self, exc: BaseException) -> None:
+        self._open_until = time.monotonic() + settings.CATALOGUE_CACHE_RETRY_SECONDS
+        logger.warning("catalogue cache unavailable, serving from the database: %s", type(exc).__name__)
+
+    def reset(self) -> None:
+        self._open_until = 0.0
+
+
+breaker = _Breaker()
+
+
+class CacheUnavailable(Exception):
+    pass
+
+
+def cache_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    if not breaker.available():
+        raise CacheUnavailable
+    try:
+        return func(*args, **kwargs)
+    except Exception as exc:  # any client error: refused, timed out, protocol
+        breaker.trip(exc)
+        raise CacheUnavailable from exc
+
+
+# --- Generations -----------------------------------------------------------------------
+
+
+def _gen_key(family: str) -> str:
+    return f"gen:{family}"
+
+
+def family_versions(families: Iterable[str]) -> dict[str, int]:
+    """The current generation of each family: one round trip, and one more the first time."""
+    cache = caches[CACHE_ALIAS]
+    keys = [_gen_key(f) for f in families]
+    found = cache_call(cache.get_many, keys)
+    for key in keys:
+        if key not in found:
+            # A clock-based start: a generation lost with Redis never comes back with an
+            # old value whose pages could still be cached.
+            start = time.time_ns()
+            cache_call(cache.add, key, start, None)
+            found[key] = cache_call(cache.get, key) or start
+    return {family: int(found[_gen_key(family)]) for family in families}
+
+
+def bump_families(families: Iterable[str]) -> None:
+    """Move the given families to a new generation: every page built on them is now a miss."""
+    cache = caches[CACHE_ALIAS]
+    for family in sorted(set(families)):
+        key = _gen_key(family)
+        try:
+            try:
+                cache_call(cache.incr, key)
+            except ValueError:  # no generation yet: nothing can be cached under it
+                cache_call(cache.add, key, time.time_ns(), None)
+        except CacheUnavailable:
+            # Redis is unreachable: pages cached before it went away expire within
+            # CATALOGUE_CACHE_TTL; one that restarted has lost them already.
+            return
+
+
+# --- Seeing writes ---------------------------------------------------------------------
+
+_WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)"?', re.IGNORECASE)
+
+
+def _families_written(sql: str) -> set[str]:
+    if not sql or sql.lstrip()[:1].upper() not in {"I", "U", "D", "T"}:
+        return set()
+    match = _WRITE.match(sql)
+    if match is None:
+        return set()
+    verb = match.group(1).split()[0].upper()
+    if verb == "TRUNCATE":  # may cascade to any table
+        return set(ALL_FAMILIES)
+    table = match.group(2).lower()
+    family = TABLE_FAMILIES.get(table)
+    if family is None or (family == "users" and verb == "INSERT"):
+        return set()
+    return {family}
+
+
+class _PendingBump:
+    """The families a transaction wrote: bumped at its first write and again at commit.
+
+    The first bump ends the life of pages cached before the write at once (and lets the
+    writer read its own change); the second one, after commit, drops any page a concurrent
+    reader built from the old rows while the transaction was still open.
+    """
+
+    def __init__(self, alias: str) -> None:
+        self.alias = alias
+        self.families: set[str] = set()
+
+    def add(self, families: set[str]) -> None:
+        connection = connections[self.alias]
+        if not connection.in_atomic_block:
+            bump_families(families)
+            return
+        if not any(func is self for _, func, _ in connection.run_on_commit):
+            self.families = set()  # a previous transaction rolled back: start afresh
+            transaction.on_commit(self, using=self.alias)
+        new = families - self.families
+        if new:
+            bump_families(new)
+            self.families |= new
+
+    def __call__(self) -> None:
+        families, self.families = self.families, set()
+        bump_families(families)
+
+
+def _make_write_watcher(alias: str) -> Callable[..., Any]:
+    pending = _PendingBump(alias)
+
+    def watch_writes(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: Any) -> Any:
+        result = execute(sql, params, many, context)
+        families = _families_written(sql)
+        if families:
+            pending.add(families)
+        return result
+
+    watch_writes.brisk_catalogue = True  # type: ignore[attr-defined]
+    return watch_writes
+
+
+@receiver(connection_created)
+def _install_write_watcher(sender: Any, connection: Any, **kwargs: Any) -> None:
+    if not any(getattr(w, "brisk_catalogue", False) for w in connection.execute_wrappers):
+        connection.execute_wrappers.append(_make_write_watcher(connection.alias))
+
+
+def install_write_watchers() -> None:
+    """Watch connections that exist already (those opened later get it from the signal)."""
+    for connection in connections.all(initialized_only=True):
+        _install_write_watcher(sender=None, connection=connection)
+
+
+# --- Serving ---------------------------------------------------------------------------
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+
+def _if_none_match(request: HttpRequest, etag: str) -> bool:
+    header = request.headers.get("If-None-Match", "")
+    if not header:
+        return False
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",")}
+    return etag in tags or "*" in tags
+
+
+def _normalised_query(request: HttpRequest, route: Route, *, without: frozenset[str] = frozenset()) -> str:
+    items = sorted((key, value) for key in route.params - without for value in request.GET.getlist(key))
+    return urlencode(items)
+
+
+class CatalogueCacheMiddleware:
+    """Serves anonymous catalogue GETs from the cache, with ETag and 304."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        install_write_watchers()
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "GET" or not settings.CATALOGUE_CACHE_ENABLED:
+            return self.get_response(request)
+        route = match_route(request.path_info)
+        if route is None:
+            return self.get_response(request)
+        if "Authorization" in request.headers:
+            # The answer may depend on the caller (staff see unpublished courses): never
+            # shared, but still revalidated by ETag.
+            return self._private(request)
+        return self._public(request, route)
+
+    def _private(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["Cache-Control"] = "private, no-cache"
+        response["X-Cache"] = "bypass"
+        return self._with_etag(request, response)
+
+    def _with_etag(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if response.status_code != 200 or response.streaming:
+            return response
+        etag = _etag(response.content)
+        response["ETag"] = etag
+        if _if_none_match(request, etag):
+            return self._not_modified(response, etag)
+        return response
+
+    @staticmethod
+    def _not_modified(response: HttpResponse | None, etag: str) -> HttpResponse:
+        not_modified = HttpResponseNotModified()
+        not_modified["ETag"] = etag
+        source = response.headers if response is not None else {}
+        for header in ("Cache-Control", "Vary", "X-Cache"):
+            if header in source:
+                not_modified[header] = source[header]
+        return not_modified
+
+    def _public(self, request: HttpRequest, route: Route) -> HttpResponse:
+        query = _normalised_query(request, route)
+        # Every page of one filtered list shares its count.
+        count_query = _normalised_query(request, route, without=frozenset({"page"}))
+        # The view sees the same normalised query, so the links it builds are the same
+        # for every spelling of one request.
+        request.GET = QueryDict(query)
+        request.META["QUERY_STRING"] = query
+        try:
+            versions = family_versions(route.families)
+        except CacheUnavailable:
+            return self._compute(request, route, key=None, versions=None)
+        generation = ",".join(f"{family}={versions[family]}" for family in route.families)
+        origin = f"{request.scheme}://{request.get_host()}{request.path}"
+        key = "page:" + _digest(f"{origin}?{query}|{generation}")
+        request.catalogue_count_key = "count:" + _digest(f"{request.path}?{count_query}|{generation}")  # type: ignore[attr-defined]
+        try:
+            entry = cache_call(caches[CACHE_ALIAS].get, key)
+        except CacheUnavailable:
+            return self._compute(request, route, key=None, versions=None)
+        if entry is not None:
+            return self._from_entry(request, entry, hit=True)
+        return self._compute(request, route, key=key, versions=versions)
+
+    def _from_entry(self, request: HttpRequest, entry: tuple[bytes, str, str], *, hit: bool) -> HttpResponse:
+        body, etag, content_type = entry
+        response = HttpResponse(body, content_type=content_type)
+        self._public_headers(response, etag, hit=hit)
+        if _if_none_match(request, etag):
+            return self._not_modified(response, etag)
+        return response
+
+    @staticmethod
+    def _public_headers(response: HttpResponse, etag: str, *, hit: bool) -> None:
+        response["ETag"] = etag
+        response["Cache-Control"] = f"public, max-age=0, s-maxage={settings.CATALOGUE_CDN_MAX_AGE}"
+        response["Vary"] = "Accept, Authorization"
+        response["X-Cache"] = "hit" if hit else "miss"
+
+    def _compute(self, request: HttpRequest, route: Route, *, key: str | None, versions: dict[str, int] | None) -> HttpResponse:
+        cache = caches[CACHE_ALIAS]
+        if key is None:
+            response = self._with_etag(request, self.get_response(request))
+            if response.status_code in (200, 304):
+                response["Cache-Control"] = f"public, max-age=0, s-maxage={settings.CATALOGUE_CDN_MAX_AGE}"
+                response["X-Cache"] = "bypass"
+            return response
+        # One request computes a missing page; the others wait for it briefly (no stampede).
+        lock_key = f"lock:{key}"
+        try:
+            owner = cache_call(cache.add, lock_key, 1, settings.CATALOGUE_LOCK_SECONDS)
+        except CacheUnavailable:
+            owner = True
+        if not owner:
+            deadline = time.monotonic() + settings.CATALOGUE_LOCK_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+                try:
+                    entry = cache_call(cache.get, key)
+                except CacheUnavailable:
+                    break
+                if entry is not None:
+                    return self._from_entry(request, entry, hit=True)
+        try:
+            response = self.get_response(request)
+        finally:
+            if owner:
+                try:
+                    cache_call(cache.delete, lock_key)
+                except CacheUnavailable:
+                    pass
+        if response.status_code != 200 or response.streaming:
+            return response
+        body = response.content
+        etag = _etag(body)
+        content_type = response.get("Content-Type", "application/json")
+        try:
+            cache_call(cache.set, key, (body, etag, content_type), settings.CATALOGUE_CACHE_TTL)
+        except CacheUnavailable:
+            pass
+        self._public_headers(response, etag, hit=False)
+        if _if_none_match(request, etag):
+            return self._not_modified(response, etag)
+        return response
