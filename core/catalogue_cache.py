@@ -7,11 +7,12 @@ the known query parameters sorted (unknown ones are dropped, as the API ignores 
 the current generation of every family the page depends on.
 
 Writes. Every INSERT/UPDATE/DELETE/TRUNCATE that Django sends to a catalogue table is
-seen by a database execute-wrapper, which bumps that table's family generation at the
-first such write of a transaction and again when it commits. So a change made through the API, the admin, a service, a bulk
-`update()` or a management command is visible on the very next read, with no call to
-remember. Enrollments are not a catalogue table: the counts they move (`student_count`,
-`enrollment_count`, `seats_left`) lag by at most CATALOGUE_CACHE_TTL seconds.
+seen by a database execute-wrapper, which bumps that table's family generation at once
+and again when the transaction commits. So a change made through
+the API, the admin, a service, a bulk `update()` or a management command is visible on
+the very next read, with no call to remember. Enrollments are not a catalogue table: the
+counts they move (`student_count`, `enrollment_count`, `seats_left`) lag by at most
+CATALOGUE_CACHE_TTL seconds.
 
 Failure. Redis errors never fail a request: the page is computed from the database and
 the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval.
@@ -80,9 +81,7 @@ ROUTES = (
         "course-list",
         re.compile(r"^/courses/$"),
         ("programmes", "courses", "users", "reviews"),
-        frozenset(
-            {"programme", "category", "instructor", "price_min", "price_max", "search", "ordering", *_PAGE}
-        ),
+        frozenset({"programme", "category", "instructor", "price_min", "price_max", "search", "ordering", *_PAGE}),
     ),
     Route(
         "course-detail",
@@ -138,9 +137,19 @@ def cache_call(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         raise CacheUnavailable
     try:
         return func(*args, **kwargs)
+    except ValueError:  # incr of a missing key: an answer, not a failure
+        raise
     except Exception as exc:  # any client error: refused, timed out, protocol
         breaker.trip(exc)
         raise CacheUnavailable from exc
+
+
+def cache_call_quietly(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """A cache call whose failure changes nothing for the caller."""
+    try:
+        return cache_call(func, *args, **kwargs)
+    except CacheUnavailable:
+        return None
 
 
 # --- Generations -----------------------------------------------------------------------
@@ -203,7 +212,7 @@ def _families_written(sql: str) -> set[str]:
 
 
 class _PendingBump:
-    """The families a transaction wrote: bumped at its first write and again at commit.
+    """Bumps the families a statement wrote at once, and again when its transaction commits.
 
     The first bump ends the life of pages cached before the write at once (and lets the
     writer read its own change); the second one, after commit, drops any page a concurrent
@@ -215,17 +224,14 @@ class _PendingBump:
         self.families: set[str] = set()
 
     def add(self, families: set[str]) -> None:
+        bump_families(families)
         connection = connections[self.alias]
         if not connection.in_atomic_block:
-            bump_families(families)
             return
-        if not any(func is self for _, func, _ in connection.run_on_commit):
+        if not any(entry[1] is self for entry in connection.run_on_commit):
             self.families = set()  # a previous transaction rolled back: start afresh
             transaction.on_commit(self, using=self.alias)
-        new = families - self.families
-        if new:
-            bump_families(new)
-            self.families |= new
+        self.families |= families
 
     def __call__(self) -> None:
         families, self.families = self.families, set()
@@ -259,6 +265,7 @@ def install_write_watchers() -> None:
 
 
 # --- Serving ---------------------------------------------------------------------------
+
 
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
@@ -336,7 +343,7 @@ class CatalogueCacheMiddleware:
         try:
             versions = family_versions(route.families)
         except CacheUnavailable:
-            return self._compute(request, route, key=None, versions=None)
+            return self._compute(request, key=None)
         generation = ",".join(f"{family}={versions[family]}" for family in route.families)
         origin = f"{request.scheme}://{request.get_host()}{request.path}"
         key = "page:" + _digest(f"{origin}?{query}|{generation}")
@@ -344,10 +351,10 @@ class CatalogueCacheMiddleware:
         try:
             entry = cache_call(caches[CACHE_ALIAS].get, key)
         except CacheUnavailable:
-            return self._compute(request, route, key=None, versions=None)
+            return self._compute(request, key=None)
         if entry is not None:
             return self._from_entry(request, entry, hit=True)
-        return self._compute(request, route, key=key, versions=versions)
+        return self._compute(request, key=key)
 
     def _from_entry(self, request: HttpRequest, entry: tuple[bytes, str, str], *, hit: bool) -> HttpResponse:
         body, etag, content_type = entry
@@ -364,7 +371,7 @@ class CatalogueCacheMiddleware:
         response["Vary"] = "Accept, Authorization"
         response["X-Cache"] = "hit" if hit else "miss"
 
-    def _compute(self, request: HttpRequest, route: Route, *, key: str | None, versions: dict[str, int] | None) -> HttpResponse:
+    def _compute(self, request: HttpRequest, *, key: str | None) -> HttpResponse:
         cache = caches[CACHE_ALIAS]
         if key is None:
             response = self._with_etag(request, self.get_response(request))
@@ -378,7 +385,16 @@ class CatalogueCacheMiddleware:
             owner = cache_call(cache.add, lock_key, 1, settings.CATALOGUE_LOCK_SECONDS)
         except CacheUnavailable:
             owner = True
-        if not owner:
+        if owner:
+            # The previous owner may have stored the page between our miss and our lock.
+            try:
+                entry = cache_call(cache.get, key)
+            except CacheUnavailable:
+                entry = None
+            if entry is not None:
+                cache_call_quietly(cache.delete, lock_key)
+                return self._from_entry(request, entry, hit=True)
+        else:
             deadline = time.monotonic() + settings.CATALOGUE_LOCK_WAIT_SECONDS
             while time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -392,19 +408,13 @@ class CatalogueCacheMiddleware:
             response = self.get_response(request)
         finally:
             if owner:
-                try:
-                    cache_call(cache.delete, lock_key)
-                except CacheUnavailable:
-                    pass
+                cache_call_quietly(cache.delete, lock_key)
         if response.status_code != 200 or response.streaming:
             return response
         body = response.content
         etag = _etag(body)
         content_type = response.get("Content-Type", "application/json")
-        try:
-            cache_call(cache.set, key, (body, etag, content_type), settings.CATALOGUE_CACHE_TTL)
-        except CacheUnavailable:
-            pass
+        cache_call_quietly(cache.set, key, (body, etag, content_type), settings.CATALOGUE_CACHE_TTL)
         self._public_headers(response, etag, hit=False)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)

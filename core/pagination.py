@@ -32,7 +32,7 @@ class CachedCountPaginator(Paginator):
     def count(self) -> int:
         if self.count_key is None:
             return super().count
-        from core.catalogue_cache import CACHE_ALIAS, CacheUnavailable, cache_call
+        from core.catalogue_cache import CACHE_ALIAS, CacheUnavailable, cache_call, cache_call_quietly
 
         cache = caches[CACHE_ALIAS]
         try:
@@ -42,10 +42,7 @@ class CachedCountPaginator(Paginator):
         if cached is not None:
             return int(cached)
         value = super().count
-        try:
-            cache_call(cache.set, self.count_key, value)
-        except CacheUnavailable:
-            pass
+        cache_call_quietly(cache.set, self.count_key, value)
         return value
 
 
