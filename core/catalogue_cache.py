@@ -255,7 +255,9 @@ def _make_write_watcher(alias: str) -> Callable[..., Any]:
 @receiver(connection_created)
 def _install_write_watcher(sender: Any, connection: Any, **kwargs: Any) -> None:
     if not any(getattr(w, "brisk_catalogue", False) for w in connection.execute_wrappers):
-        connection.execute_wrappers.append(_make_write_watcher(connection.alias))
+        # First, not last: `connection.execute_wrapper()` blocks pop the last wrapper when
+        # they end, and a connection opened inside one must not lose its watcher to it.
+        connection.execute_wrappers.insert(0, _make_write_watcher(connection.alias))
 
 
 def install_write_watchers() -> None:

@@ -1,31 +1,23 @@
 """Reads of programmes: every query an endpoint runs is built here."""
 
-from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, OuterRef, Prefetch, QuerySet
 
-from courses.models import Enrollment
+from core.aggregates import count_subquery
+from courses.models import Course, Enrollment
+from courses.selectors import USER_BRIEF_FIELDS, course_enrollment_count
 
 from .models import Programme, ProgrammeCourse
 
 
-def _count_subquery(queryset: QuerySet, group_by: str, expression: Count) -> Coalesce:  # type: ignore[type-arg]
-    """One correlated COUNT per row, grouped on the outer key, 0 when nothing matches.
-
-    Subqueries keep two aggregates over different relations from multiplying each other.
-    """
-    counted = queryset.order_by().values(group_by).annotate(n=expression).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def programme_list() -> QuerySet[Programme]:
+def _programmes() -> QuerySet[Programme]:
     """Programmes with `course_count` (published courses) and `student_count` (distinct users
     holding a seat in any of its published courses), both annotations."""
-    course_count = _count_subquery(
+    course_count = count_subquery(
         ProgrammeCourse.objects.filter(programme=OuterRef("pk"), course__is_published=True),
         "programme",
         Count("pk"),
     )
-    student_count = _count_subquery(
+    student_count = count_subquery(
         Enrollment.objects.filter(
             course__programme_links__programme=OuterRef("pk"),
             course__is_published=True,
@@ -35,3 +27,27 @@ def programme_list() -> QuerySet[Programme]:
         Count("user", distinct=True),
     )
     return Programme.objects.annotate(course_count=course_count, student_count=student_count)
+
+
+def programme_list() -> QuerySet[Programme]:
+    """Programmes for the list: the aggregates of `_programmes`, without the description."""
+    return _programmes().defer("description")
+
+
+def programme_detail() -> QuerySet[Programme]:
+    """A programme with the list's aggregates, its description and `published_courses`: its
+    published courses in programme order, each with its instructor and `enrollment_count`."""
+    courses = (
+        Course.objects.published()
+        .select_related("instructor")
+        .only("id", "slug", "title", "instructor", *(f"instructor__{name}" for name in USER_BRIEF_FIELDS))
+        .annotate(enrollment_count=course_enrollment_count())
+        # The prefetch's own join to the link table is reused: one row per link.
+        .order_by("programme_links__position", "id")
+    )
+    return _programmes().prefetch_related(Prefetch("courses", queryset=courses, to_attr="published_courses"))
+
+
+def programme_exists(*, programme_id: int | str) -> bool:
+    """Whether a programme with this id exists."""
+    return Programme.objects.filter(pk=programme_id).exists()

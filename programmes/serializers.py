@@ -1,6 +1,10 @@
 from rest_framework import serializers
 
-from .models import Programme
+from courses.models import Course
+from courses.serializers import UserBriefSerializer
+from programmes.models import Programme
+
+# Read shapes only: every field is read-only, so the schema marks each one required.
 
 
 class ProgrammeListSerializer(serializers.ModelSerializer[Programme]):
@@ -10,7 +14,7 @@ class ProgrammeListSerializer(serializers.ModelSerializer[Programme]):
 
     class Meta:
         model = Programme
-        fields = (
+        fields: tuple[str, ...] = (
             "id",
             "slug",
             "title",
@@ -21,3 +25,24 @@ class ProgrammeListSerializer(serializers.ModelSerializer[Programme]):
             "created_at",
             "updated_at",
         )
+        read_only_fields = fields
+
+
+class ProgrammeDetailCourseSerializer(serializers.ModelSerializer[Course]):
+    instructor = UserBriefSerializer(read_only=True)
+    # Annotation from the prefetch of programmes.selectors.programme_detail.
+    enrollment_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Course
+        fields = ("id", "slug", "title", "instructor", "enrollment_count")
+        read_only_fields = fields
+
+
+class ProgrammeDetailSerializer(ProgrammeListSerializer):
+    # Prefetched by programmes.selectors.programme_detail, in programme order.
+    courses = ProgrammeDetailCourseSerializer(source="published_courses", many=True, read_only=True)
+
+    class Meta(ProgrammeListSerializer.Meta):
+        fields = (*ProgrammeListSerializer.Meta.fields, "description", "courses")
+        read_only_fields = fields

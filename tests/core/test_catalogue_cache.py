@@ -290,3 +290,21 @@ def test_concurrent_misses_compute_the_page_once() -> None:
         thread.join()
     assert statuses == [200] * 8
     assert sum(counts) == 2  # one count and one page, for eight requests
+
+
+def test_the_write_watcher_survives_execute_wrapper_blocks() -> None:
+    """A connection opened inside `connection.execute_wrapper(...)` keeps its watcher when
+    the block pops its own wrapper (found by the admin browser test)."""
+    from core.catalogue_cache import _install_write_watcher
+
+    def is_watcher(wrapper: Any) -> bool:
+        return getattr(wrapper, "brisk_catalogue", False)
+
+    connection.execute_wrappers[:] = [w for w in connection.execute_wrappers if not is_watcher(w)]
+
+    def passthrough(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(passthrough):
+        _install_write_watcher(sender=None, connection=connection)  # as connection_created does
+    assert [is_watcher(w) for w in connection.execute_wrappers] == [True]
