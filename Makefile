@@ -36,5 +36,12 @@ seed-large: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --size large --reset
 
+# Load and scale benchmarks against reference apps: writes bench/RESULTS.md and
+# bench/scale.png (~10 min; the first run also seeds its own PostgreSQL in bench/out/).
+# A piece of it: .venv/bin/python -m bench.run --only warm,ref_redis --duration 5
+bench: install
+	$(PY) -m pip install --quiet -r bench/requirements-bench.txt
+	$(PY) -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache

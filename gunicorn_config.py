@@ -1,7 +1,12 @@
-"""Gunicorn settings. Every value comes from the environment with a default that fits a
-small container; the timeout chain is documented in the README."""
+"""Gunicorn settings: `gunicorn -c gunicorn_config.py config.wsgi`.
 
-import multiprocessing
+Every value comes from a GUNICORN_* environment variable with a default that fits one
+container on a small machine. The worker class and thread count were chosen by measuring
+(bench/serving.md); the timeouts are one link of the deadline chain written out in
+docs/production.md: proxy read timeout (60 s) > Gunicorn `timeout` (30 s) > PostgreSQL
+statement_timeout (10 s) > connect timeouts (3 s) > Redis socket timeouts (0.2 s).
+"""
+
 import os
 
 
@@ -9,15 +14,65 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _bool(name: str, default: bool) -> bool:
+    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _cores() -> int:
+    # The cores this process may run on (a CPU-pinned container sees its own share).
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# All interfaces: in a container the proxy reaches it from outside; the port is not public.
 bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")
-workers = _int("GUNICORN_WORKERS", multiprocessing.cpu_count() * 2 + 1)
-threads = _int("GUNICORN_THREADS", 1)
-# Above every deadline below it (PostgreSQL statement_timeout, Redis socket timeouts).
+# Threads, not more processes: a request spends most of its time waiting on PostgreSQL
+# and Redis, and threads wait in parallel for a fraction of a process's memory; gthread
+# also keeps idle keep-alive connections off the workers (measured: bench/serving.md).
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread")
+# One process per core plus one, so a core is never idle while a process is in a GC pause.
+workers = _int("GUNICORN_WORKERS", _cores() + 1)
+# PostgreSQL connections = workers x threads (one per thread, persistent or pooled): keep
+# that product below max_connections with room for migrations and psql. (Gunicorn turns
+# a "sync" worker with more than one thread into gthread, so sync defaults to one.)
+threads = _int("GUNICORN_THREADS", 4 if worker_class == "gthread" else 1)
+# A worker silent for this long is killed. Above every deadline below it, so a slow query
+# ends as a 503 from Django long before; below the proxy's read timeout, so the proxy
+# never answers 504 for a request Gunicorn still owns.
 timeout = _int("GUNICORN_TIMEOUT", 30)
-graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
-keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# On SIGTERM (deploys), in-flight requests get this long to finish: more than the
+# statement_timeout, less than the orchestrator's kill delay (compose: stop_grace_period).
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
+# Idle keep-alive connections stay open longer than the proxy's own idle timeout (nginx
+# upstream and cloud load balancers use 60 s), so the proxy, not Gunicorn, closes them and
+# never reuses one Gunicorn has just closed (a 502). Gunicorn's docs advise a higher value
+# behind a load balancer. Only gthread keeps connections alive; sync workers ignore this.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+# Recycle a worker after this many requests, bounding the memory any leak can take; the
+# jitter spreads the restarts so the workers do not all restart at once.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Import Django once in the master, then fork: faster worker (re)starts, shared memory, and
+# a broken settings file fails the start instead of every worker in a loop. No database
+# connection is opened at import, so none is shared across the fork.
+preload_app = _bool("GUNICORN_PRELOAD", True)
+# The workers' heartbeat files: in memory, because a container's /tmp on an overlay
+# filesystem can block the heartbeat and get healthy workers killed.
+worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR", "/dev/shm" if os.path.isdir("/dev/shm") else None)
+# Access log on stdout, one line per request with its duration (ms) and request id (set by
+# core.middleware.RequestIDMiddleware), to join it to the application's log lines.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
-access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms rid=%({x-request-id}o)s'
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+access_log_format = os.environ.get(
+    "GUNICORN_ACCESS_LOG_FORMAT",
+    '%(h)s "%(r)s" %(s)s %(b)s duration_ms=%(M)s request_id=%({x-request-id}o)s',
+)
+errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Only these addresses may tell Gunicorn the request came over HTTPS (X-Forwarded-Proto).
+# In a container set it to the proxy's address, or "*" when only the proxy can connect.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Gunicorn's control socket (gunicornc) is off unless a path is given: one fixed default
+# path would be shared, and fought over, by every Gunicorn of the same user on a host.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True

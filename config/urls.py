@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
@@ -6,8 +7,16 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("", include("accounts.urls")),
     path("", include("config.api_router")),
 ]
+# /healthz and /readyz are answered by core.health.HealthCheckMiddleware, ahead of host
+# validation and the HTTPS redirect, so they have no route here.
+
+if "debug_toolbar" in settings.INSTALLED_APPS:  # local settings only
+    from debug_toolbar.toolbar import debug_toolbar_urls
+
+    urlpatterns += debug_toolbar_urls()
 
 handler400 = "core.exceptions.bad_request"
 handler403 = "core.exceptions.permission_denied"

@@ -6,6 +6,7 @@ from typing import Any
 from django.db import DatabaseError, OperationalError
 from django.http import HttpRequest, JsonResponse
 from rest_framework import status
+from rest_framework.exceptions import APIException
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,3 +46,12 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Jso
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
     return JsonResponse({"detail": "You do not have permission to perform this action."}, status=403)
+
+
+class Conflict(APIException):
+    """409: the request is valid but the current state of the resource forbids it
+    (a full course, a duplicate review, a delete that would orphan enrollments)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the current state of the resource."
+    default_code = "conflict"

@@ -93,9 +93,9 @@ def _enrollment_stats() -> Coalesce:
     )
 
 
-def _courses(*, user: "Viewer", fields: tuple[str, ...]) -> QuerySet[Course]:
+def _courses(*, user: "Viewer", fields: tuple[str, ...], all_courses: bool = False) -> QuerySet[Course]:
     return (
-        Course.objects.visible_to(_user(user))
+        (Course.objects.all() if all_courses else Course.objects.visible_to(_user(user)))
         .select_related("category", "instructor")
         .only(*fields)
         .annotate(enrollment_count=course_enrollment_count(), review_stats=_review_stats())
@@ -108,10 +108,11 @@ def course_list(*, user: "Viewer") -> QuerySet[Course]:
     return _courses(user=user, fields=_COURSE_LIST_FIELDS).order_by("title", "id")
 
 
-def course_detail(*, user: "Viewer") -> QuerySet[Course]:
-    """`course_list` plus the detail columns, `seats_left` and the course's programmes."""
+def course_detail(*, user: "Viewer", all_courses: bool = False) -> QuerySet[Course]:
+    """`course_list` plus the detail columns, `seats_left` and the course's programmes.
+    `all_courses`: unpublished ones too, for the answer to a write by their instructor."""
     return (
-        _courses(user=user, fields=_COURSE_DETAIL_FIELDS)
+        _courses(user=user, fields=_COURSE_DETAIL_FIELDS, all_courses=all_courses)
         .annotate(
             # F() repeats the count subquery; on the one row of a detail that is cheaper than
             # a second round trip, and keeps the rule (a cancelled seat is free) in SQL.
@@ -135,6 +136,19 @@ def programme_course_list(*, programme_id: int | str) -> QuerySet[Course]:
         # The filter's join is reused: one row per course (a course is in a programme once).
         .order_by("programme_links__position", "id")
     )
+
+
+def course_editable_list() -> QuerySet[Course]:
+    """Every course, published or not, with its instructor: the target of a course update
+    or delete. Whether the caller may change it is the permission's call (a 403), not a
+    matter of visibility."""
+    return Course.objects.select_related("instructor")
+
+
+def course_enrollable_list(*, user: "Viewer") -> QuerySet[Course]:
+    """Courses `user` may see, with the columns an enrol, a review or a bulk enrol reads
+    (an enrollment shows `course {id, slug, title}`); the services lock and re-read the row."""
+    return Course.objects.visible_to(_user(user)).only("id", "slug", "title", "instructor", "is_published")
 
 
 def course_is_visible(*, user: "Viewer", course_id: int | str) -> bool:

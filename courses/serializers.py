@@ -4,11 +4,13 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
+from core.filters import MAX_ID
 from programmes.models import Programme
 
 from .models import Category, Course, Enrollment, Review
 
-# Read shapes only: every field is read-only, so the schema marks each one required.
+# Read shapes: every field is read-only, so the schema marks each one required. The write
+# shapes, separate classes, are at the end.
 
 
 class RoundedFloatField(serializers.FloatField):
@@ -137,3 +139,70 @@ class InstructorCourseSerializer(serializers.ModelSerializer[Course]):
             "rating_count",
         )
         read_only_fields = fields
+
+
+# --- Write shapes ----------------------------------------------------------------------
+# Only the fields a caller may set; anything else sent is ignored (DRF's convention), so
+# `user`, `course`, `amount_paid`, `status`, timestamps and, for non-staff, `instructor`
+# cannot be assigned. The rules (unique slugs, seats, roles) are in courses.services.
+
+
+class IdRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
+    """A primary key within the column's range (a larger integer is a 400, not a driver error)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= int(data) <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(int(data))
+
+
+class CourseWriteSerializer(serializers.Serializer[Course]):
+    """`POST /courses/`, `PUT|PATCH /courses/{id}/`."""
+
+    title = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=200)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
+    category = IdRelatedField(queryset=Category.objects.all())
+    capacity = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
+    is_published = serializers.BooleanField(required=False)
+    programmes = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=1000
+    )
+    instructor = IdRelatedField(queryset=User.objects.all(), required=False, help_text="Staff only; ignored otherwise.")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and not request.user.is_staff:
+            # Not validated, not looked up: for non-staff it is simply ignored.
+            self.fields.pop("instructor")
+
+
+class EnrollmentProgressSerializer(serializers.Serializer[Enrollment]):
+    """`PATCH /enrollments/{id}/`: progress only."""
+
+    progress = serializers.IntegerField(min_value=0, max_value=100)
+
+
+class BulkEnrollmentSerializer(serializers.Serializer[Any]):
+    """`POST /courses/{id}/enrollments/bulk/`."""
+
+    user_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), allow_empty=False, max_length=10_000
+    )
+
+
+class BulkEnrollmentResultSerializer(serializers.Serializer[Any]):
+    created = serializers.IntegerField(read_only=True)
+    skipped = serializers.IntegerField(read_only=True)
+
+
+class ReviewCreateSerializer(serializers.Serializer[Review]):
+    """`POST /courses/{id}/reviews/`."""
+
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")

@@ -51,3 +51,8 @@ def programme_detail() -> QuerySet[Programme]:
 def programme_exists(*, programme_id: int | str) -> bool:
     """Whether a programme with this id exists."""
     return Programme.objects.filter(pk=programme_id).exists()
+
+
+def programme_editable_list() -> QuerySet[Programme]:
+    """Programmes as an update or delete targets them: the row alone."""
+    return Programme.objects.all()

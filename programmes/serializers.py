@@ -4,7 +4,8 @@ from courses.models import Course
 from courses.serializers import UserBriefSerializer
 from programmes.models import Programme
 
-# Read shapes only: every field is read-only, so the schema marks each one required.
+# Read shapes: every field is read-only, so the schema marks each one required. The write
+# shape, a separate class, is at the end.
 
 
 class ProgrammeListSerializer(serializers.ModelSerializer[Programme]):
@@ -46,3 +47,14 @@ class ProgrammeDetailSerializer(ProgrammeListSerializer):
     class Meta(ProgrammeListSerializer.Meta):
         fields = (*ProgrammeListSerializer.Meta.fields, "description", "courses")
         read_only_fields = fields
+
+
+class ProgrammeWriteSerializer(serializers.Serializer[Programme]):
+    """`POST /programmes/`, `PUT|PATCH /programmes/{id}/`: only these fields can be set; the
+    rules (a unique slug) are in programmes.services."""
+
+    title = serializers.CharField(max_length=200)
+    slug = serializers.SlugField(max_length=200)
+    summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)

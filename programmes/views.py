@@ -2,7 +2,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
-from rest_framework import mixins, viewsets
+from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -10,40 +10,96 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from core.deferred_page import DeferredPageMixin
+from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
+from core.permissions import StaffWritesOrReadOnly
 from courses.selectors import programme_course_list
 from courses.serializers import CourseListSerializer
 from courses.views import ID_PARAMETER, ID_PATTERN
 
 from .filters import ProgrammeFilter
 from .models import Programme
-from .selectors import programme_detail, programme_exists, programme_list
-from .serializers import ProgrammeDetailSerializer, ProgrammeListSerializer
+from .selectors import programme_detail, programme_editable_list, programme_exists, programme_list
+from .serializers import ProgrammeDetailSerializer, ProgrammeListSerializer, ProgrammeWriteSerializer
+from .services import programme_create, programme_delete, programme_update
 
 
 @extend_schema_view(
     list=extend_schema(summary="Programmes"),
     retrieve=extend_schema(summary="A programme with its description and published courses", parameters=[ID_PARAMETER]),
+    create=extend_schema(
+        summary="Create a programme (staff)",
+        request=ProgrammeWriteSerializer,
+        responses={201: ProgrammeDetailSerializer},
+        parameters=[IDEMPOTENCY_KEY_PARAMETER],
+    ),
+    update=extend_schema(
+        summary="Replace a programme (staff)",
+        request=ProgrammeWriteSerializer,
+        responses=ProgrammeDetailSerializer,
+        parameters=[ID_PARAMETER],
+    ),
+    partial_update=extend_schema(
+        summary="Change a programme (staff)",
+        request=ProgrammeWriteSerializer,
+        responses=ProgrammeDetailSerializer,
+        parameters=[ID_PARAMETER],
+    ),
+    destroy=extend_schema(
+        summary="Delete a programme (staff); its courses stay", responses={204: None}, parameters=[ID_PARAMETER]
+    ),
 )
 class ProgrammeViewSet(
     DeferredPageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Programme]
 ):
-    """Programmes: public reads."""
+    """Programmes: public reads, staff writes."""
 
+    permission_classes = [StaffWritesOrReadOnly]
     filterset_class = ProgrammeFilter
     lookup_value_regex = ID_PATTERN
     serializer_classes: dict[str, type[BaseSerializer[Any]]] = {
         "list": ProgrammeListSerializer,
         "retrieve": ProgrammeDetailSerializer,
         "courses": CourseListSerializer,
+        "create": ProgrammeWriteSerializer,
+        "update": ProgrammeWriteSerializer,
+        "partial_update": ProgrammeWriteSerializer,
     }
 
     def get_queryset(self) -> QuerySet[Programme]:
+        if self.action in ("update", "partial_update", "destroy"):
+            return programme_editable_list()
         if self.action == "retrieve":
             return programme_detail()
         return programme_list()
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         return self.serializer_classes.get(self.action, ProgrammeListSerializer)
+
+    def _written(self, programme: Programme) -> dict[str, Any]:
+        """A programme just written, as `GET /programmes/{id}/` shows it."""
+        fresh = programme_detail().get(pk=programme.pk)
+        return ProgrammeDetailSerializer(fresh, context=self.get_serializer_context()).data
+
+    @idempotent
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        programme = programme_create(**serializer.validated_data)
+        return Response(self._written(programme), status=status.HTTP_201_CREATED)
+
+    def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        programme = self.get_object()
+        serializer = self.get_serializer(data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        programme_update(programme=programme, fields=serializer.validated_data)
+        return Response(self._written(programme))
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return self.update(request, *args, partial=True, **kwargs)
+
+    def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        programme_delete(programme=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
         summary="The programme's published courses in programme order, as course list items",

@@ -5,9 +5,13 @@ Unset means the embedded default: a SQLite file in the project and the local-mem
 cache, so that `make run` works with nothing else installed.
 """
 
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
+import orjson
+from corsheaders.defaults import default_headers as default_cors_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -27,16 +31,27 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "core",
     "accounts",
     "programmes",
     "courses",
 ]
 
 MIDDLEWARE = [
+    # First: every later log line carries the request id, every response the header.
+    "core.middleware.RequestIDMiddleware",
+    "core.middleware.RequestTimingMiddleware",
+    # /healthz and /readyz: before host validation and the HTTPS redirect (probes use IPs).
+    "core.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that can answer (the catalogue cache), so every answer has CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
+    # Off unless DATABASE_REPLICA_URL is set; before anything that reads.
+    "core.db_router.ReplicaPinMiddleware",
     "core.catalogue_cache.CatalogueCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -44,6 +59,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: it sees the exceptions views raise (a database or Redis outage -> 503 JSON).
+    "core.middleware.ServiceUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -65,24 +82,60 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
-_db = DATABASES["default"]
-if _db["ENGINE"] == "django.db.backends.postgresql":
-    # Deadlines shorter than Gunicorn's timeout, so a slow query ends as an error the
-    # API can answer (503) instead of a worker killed mid-request.
-    _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
-    _db["CONN_HEALTH_CHECKS"] = True
-    _db.setdefault("OPTIONS", {})
-    _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=3))
-    _db["OPTIONS"].setdefault(
+# Deadlines shorter than Gunicorn's timeout (the chain is in docs/production.md), so a slow
+# or absent database ends as a 503 the API answers instead of a worker killed mid-request.
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=3)  # seconds; libpq's minimum is 2
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=10_000)
+DB_IDLE_IN_TRANSACTION_TIMEOUT_MS = env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=20_000)
+# Connection reuse (bench/serving.md): persistent connections, one per Gunicorn thread, by
+# default; or Django's psycopg pool (DB_POOL=true), sized to the threads of one worker.
+CONN_MAX_AGE = env.int("CONN_MAX_AGE", default=60)
+DB_POOL = env.bool("DB_POOL", default=False)
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=env.int("GUNICORN_THREADS", default=4))
+DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=3.0)  # wait for a free connection
+# Behind PgBouncer in transaction mode: PgBouncer pools, a connection may change server
+# between transactions, so no startup options, no server-side cursors, no prepared
+# statements and no pool of our own (see docs/production.md).
+DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+
+
+def postgres_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """Timeouts, health checks and connection reuse for one PostgreSQL database."""
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return config
+    config["CONN_HEALTH_CHECKS"] = True  # a connection broken by a restart is replaced, not used
+    options = config.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if DATABASE_PGBOUNCER:
+        # Timeouts go on the role instead: ALTER ROLE ... SET statement_timeout = ...
+        config["CONN_MAX_AGE"] = 0
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        options["prepare_threshold"] = None
+        return config
+    options.setdefault(
         "options",
-        "-c statement_timeout={} -c idle_in_transaction_session_timeout={}".format(
-            env.int("DB_STATEMENT_TIMEOUT_MS", default=10_000),
-            env.int("DB_IDLE_IN_TRANSACTION_TIMEOUT_MS", default=20_000),
-        ),
+        f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS} "
+        f"-c idle_in_transaction_session_timeout={DB_IDLE_IN_TRANSACTION_TIMEOUT_MS}",
     )
+    if DB_POOL:
+        config["CONN_MAX_AGE"] = 0  # the pool keeps them
+        options["pool"] = {"min_size": 1, "max_size": DB_POOL_MAX_SIZE, "timeout": DB_POOL_TIMEOUT}
+    else:
+        config["CONN_MAX_AGE"] = CONN_MAX_AGE
+    return config
+
+
+DATABASES = {
+    "default": postgres_settings(env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")),
+}
+# Optional read replica: core.db_router sends reads there, except a caller's reads right
+# after its own writes (REPLICA_PIN_SECONDS), which stay on the primary.
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = postgres_settings(env.db_url_config(DATABASE_REPLICA_URL))
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------------------
@@ -146,6 +199,21 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Log in by e-mail, whatever its case (accounts.backends).
+AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+
+# JWT only for the API: no sessions, and nothing written on a read (no last_login).
+SIMPLE_JWT = {
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": SECRET_KEY,
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "UPDATE_LAST_LOGIN": False,
+}
+
+# `Idempotency-Key` answers are kept at least this long (core.idempotency).
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -154,6 +222,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Operations -----------------------------------------------------------------------
+# `Server-Timing: db;dur=..;desc="N queries", total;dur=..` on every response.
+SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
+# Requests slower than this log a warning with their query count.
+SLOW_REQUEST_MS = env.int("SLOW_REQUEST_MS", default=1000)
+# /readyz gives each check this long (the contract: an answer within 3 seconds).
+READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)
+
+# --- CORS (django-cors-headers) -------------------------------------------------------
+# The frontend's origins, e.g. "https://app.example.com,https://admin.example.com".
+CORS_ALLOWED_ORIGINS: list[str] = env.list("CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_HEADERS = (*default_cors_headers, "idempotency-key", "if-none-match", "x-request-id")
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -165,10 +247,21 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 10,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["drf_orjson_renderer.renderers.ORJSONRenderer"],
+    # A list field's errors are keyed by item index ({"user_ids": {"0": [...]}}, as DRF's
+    # JSONRenderer writes them); without this orjson refuses the int keys with a 500.
+    "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS,),
     "DEFAULT_PARSER_CLASSES": ["drf_orjson_renderer.parsers.ORJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Login and registration, per client IP and per e-mail (accounts.throttling).
+    "DEFAULT_THROTTLE_RATES": {
+        "auth_token": env("THROTTLE_AUTH_TOKEN", default="10/minute"),
+        "auth_register": env("THROTTLE_AUTH_REGISTER", default="10/minute"),
+    },
+    # Proxies in front of the app that append to X-Forwarded-For. 0: the client IP is
+    # REMOTE_ADDR and X-Forwarded-For is ignored; N: the N-th address from the right.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 
 SPECTACULAR_SETTINGS = {
@@ -179,10 +272,25 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The request id on every record (core.logging); production logs JSON lines.
+    "filters": {"request_id": {"()": "core.logging.RequestIDFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.orjson.OrjsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("LOG_FORMAT", default="plain"),
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
 }
