@@ -104,7 +104,7 @@ def test_errors_are_not_cached(api_client: APIClient) -> None:
 
 
 def test_orm_save_is_seen(api_client: APIClient) -> None:
-    programme = ProgrammeFactory(title="Before")
+    programme: Programme = ProgrammeFactory(title="Before")
     assert titles(api_client.get(URL)) == ["Before"]
     programme.title = "After"
     programme.save()

@@ -7,7 +7,6 @@ go to artifacts/e2e/, which git ignores.
 
 import json
 import os
-import shutil
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
