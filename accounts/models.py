@@ -2,6 +2,7 @@ from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.db.models.functions import Upper
 
 
 class UserManager(BaseUserManager["User"]):
@@ -59,7 +60,12 @@ class User(AbstractUser):
             ),
             models.CheckConstraint(condition=models.Q(plan__in=["free", "pro"]), name="user_plan_valid"),
         ]
-        indexes = [models.Index(fields=["role", "id"], name="user_role_id_idx")]
+        indexes = [
+            models.Index(fields=["role", "id"], name="user_role_id_idx"),
+            # Login and registration match e-mails case-insensitively (`email__iexact`,
+            # UPPER(email) = UPPER(%s)): an exact btree lookup instead of a trigram scan.
+            models.Index(Upper("email"), name="user_email_upper_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.email

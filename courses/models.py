@@ -75,8 +75,12 @@ class Enrollment(models.Model):
     # Statuses that hold a seat and count as a student of the course.
     HELD_STATUSES = (Status.ACTIVE, Status.COMPLETED)
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments")
-    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments")
+    # No single-column indexes on the keys: the unique (user, course) constraint and
+    # enrollment_course_agg_idx lead with them already, and each extra index slows writes.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="enrollments", db_index=False
+    )
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="enrollments", db_index=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     progress = models.PositiveSmallIntegerField(default=0)
     amount_paid = models.DecimalField(max_digits=10, decimal_places=2, default=0)
@@ -108,8 +112,9 @@ class Enrollment(models.Model):
 
 
 class Review(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews")
-    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="reviews")
+    # Covered by the unique (user, course) constraint and review_course_recent_idx.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="reviews", db_index=False)
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="reviews", db_index=False)
     rating = models.PositiveSmallIntegerField()
     comment = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
