@@ -1,4 +1,7 @@
+from typing import Any
+
 from rest_framework import serializers
+from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
 from .models import User
 
@@ -32,3 +35,15 @@ class UserNamesSerializer(serializers.Serializer[User]):
 
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class TokenObtainSerializer(TokenObtainPairSerializer):
+    """`POST /auth/token/`. The tokens carry a `staff` claim, so the catalogue cache can tell
+    from a verified token alone, with no query, that the caller sees the public catalogue
+    (core.catalogue_cache); access tokens made by refresh inherit it."""
+
+    @classmethod
+    def get_token(cls, user: Any) -> Any:
+        token = super().get_token(user)
+        token["staff"] = bool(user.is_staff)
+        return token

@@ -10,7 +10,7 @@ from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 
 from .models import User
 from .selectors import user_profile
-from .serializers import RegisterSerializer, UserNamesSerializer, UserSerializer
+from .serializers import RegisterSerializer, TokenObtainSerializer, UserNamesSerializer, UserSerializer
 from .services import user_register, user_update_names
 from .throttling import ClientIPRateThrottle, EmailRateThrottle
 
@@ -36,6 +36,7 @@ class RegisterView(generics.GenericAPIView[User]):
 class TokenView(TokenObtainPairView):
     """`POST /auth/token/`: `{email, password}` -> `{access, refresh}`; wrong credentials 401."""
 
+    serializer_class = TokenObtainSerializer
     throttle_classes = (ClientIPRateThrottle, EmailRateThrottle)
     throttle_scope = "auth_token"
 

@@ -4,7 +4,9 @@ Reads. `CatalogueCacheMiddleware` answers anonymous GETs of the public catalogue
 (programmes, courses, reviews) from the "catalogue" cache: a hit is one Redis round trip
 for the versions plus one for the entry, and no SQL. The key holds the host, the path,
 the known query parameters sorted (unknown ones are dropped, as the API ignores them) and
-the current generation of every family the page depends on.
+the current generation of every family the page depends on. A caller with a valid access
+token whose `staff` claim is false sees the public catalogue too and shares the entry
+(marked private); staff and unclear tokens are computed per request.
 
 Writes. Every INSERT/UPDATE/DELETE/TRUNCATE that Django sends to a catalogue table is
 seen by a database execute-wrapper, which bumps that table's family generation at once
@@ -290,6 +292,22 @@ def _normalised_query(request: HttpRequest, route: Route, *, without: frozenset[
     return urlencode(items)
 
 
+def _sees_public_catalogue(authorization: str) -> bool:
+    """Whether a verified access token says its holder is not staff (no query: the `staff`
+    claim, see accounts.serializers.TokenObtainSerializer). Anything unclear is False."""
+    from rest_framework_simplejwt.exceptions import TokenError
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    scheme, _, raw = authorization.partition(" ")
+    if scheme != "Bearer" or not raw.strip():
+        return False
+    try:
+        token = AccessToken(raw.strip())  # signature, expiry and token type
+    except TokenError:
+        return False
+    return token.get("staff") is False
+
+
 class CatalogueCacheMiddleware:
     """Serves anonymous catalogue GETs from the cache, with ETag and 304."""
 
@@ -303,11 +321,18 @@ class CatalogueCacheMiddleware:
         route = match_route(request.path_info)
         if route is None:
             return self.get_response(request)
-        if "Authorization" in request.headers:
-            # The answer may depend on the caller (staff see unpublished courses): never
-            # shared, but still revalidated by ETag.
+        if "Authorization" not in request.headers:
+            return self._public(request, route)
+        if not _sees_public_catalogue(request.headers["Authorization"]):
+            # Staff see unpublished courses, and a bad token is the view's 401 to give:
+            # never a shared entry, but still revalidated by ETag.
             return self._private(request)
-        return self._public(request, route)
+        # A signed-in learner or instructor sees what anonymous callers see: the same
+        # entry, marked private so that no shared cache keeps an authorised answer.
+        response = self._public(request, route)
+        if response.status_code in (200, 304):
+            response["Cache-Control"] = "private, no-cache"
+        return response
 
     def _private(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)

@@ -308,3 +308,61 @@ def test_the_write_watcher_survives_execute_wrapper_blocks() -> None:
     with connection.execute_wrapper(passthrough):
         _install_write_watcher(sender=None, connection=connection)  # as connection_created does
     assert [is_watcher(w) for w in connection.execute_wrappers] == [True]
+
+
+# --- Signed-in callers -----------------------------------------------------------------
+
+
+def bearer(user: Any) -> dict[str, str]:
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from accounts.serializers import TokenObtainSerializer
+
+    refresh: RefreshToken = TokenObtainSerializer.get_token(user)
+    return {"HTTP_AUTHORIZATION": f"Bearer {refresh.access_token}"}
+
+
+def test_learners_share_the_public_entry_without_sql(
+    api_client: APIClient, student: Any, django_assert_num_queries: Any
+) -> None:
+    ProgrammeFactory()
+    public = api_client.get(URL)
+    with django_assert_num_queries(0):
+        signed_in = APIClient().get(URL, **bearer(student))
+    assert signed_in.status_code == 200
+    assert signed_in["X-Cache"] == "hit"
+    assert signed_in.content == public.content
+    assert signed_in["Cache-Control"] == "private, no-cache"
+
+
+def test_staff_never_get_the_shared_entry(api_client: APIClient, staff: Any) -> None:
+    CourseFactory(title="Visible")
+    CourseFactory(title="Draft", is_published=False)
+    assert [c["title"] for c in api_client.get("/courses/").json()["results"]] == ["Visible"]
+    response = APIClient().get("/courses/", **bearer(staff))
+    assert response["X-Cache"] == "bypass"
+    assert sorted(c["title"] for c in response.json()["results"]) == ["Draft", "Visible"]
+    # ... and the staff answer was not stored for anyone else.
+    assert [c["title"] for c in api_client.get("/courses/").json()["results"]] == ["Visible"]
+
+
+def test_a_bad_token_is_still_a_401(api_client: APIClient, student: Any) -> None:
+    ProgrammeFactory()
+    api_client.get(URL)  # warm
+    forged = bearer(student)["HTTP_AUTHORIZATION"][:-2] + "xx"
+    response = APIClient().get(URL, HTTP_AUTHORIZATION=forged)
+    assert response.status_code == 401
+    assert "X-Cache" not in response or response["X-Cache"] == "bypass"
+
+
+def test_the_token_endpoint_sets_the_staff_claim(api_client: APIClient) -> None:
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from tests.factories import StaffFactory, UserFactory
+
+    for factory, expected in ((UserFactory, False), (StaffFactory, True)):
+        user = factory(password="a-long-password-1")
+        body = api_client.post("/auth/token/", {"email": user.email, "password": "a-long-password-1"}).json()
+        assert AccessToken(body["access"])["staff"] is expected
+        refreshed = api_client.post("/auth/token/refresh/", {"refresh": body["refresh"]}).json()
+        assert AccessToken(refreshed["access"])["staff"] is expected
