@@ -302,7 +302,7 @@ def _sees_public_catalogue(authorization: str) -> bool:
     if scheme != "Bearer" or not raw.strip():
         return False
     try:
-        token = AccessToken(raw.strip())  # signature, expiry and token type
+        token = AccessToken(raw.strip())  # type: ignore[arg-type]  # signature, expiry, type
     except TokenError:
         return False
     return token.get("staff") is False
