@@ -32,3 +32,8 @@ class RateLimitFilter(logging.Filter):
         if suppressed:
             record.msg = f"{record.msg} ({suppressed} similar suppressed in the last {self.interval:.0f}s)"
         return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._last.clear()
+            self._suppressed.clear()

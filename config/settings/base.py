@@ -251,7 +251,8 @@ REST_FRAMEWORK = {
     # JSONRenderer writes them); without this orjson refuses the int keys with a 500.
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_NON_STR_KEYS,),
     "DEFAULT_PARSER_CLASSES": ["drf_orjson_renderer.parsers.ORJSONParser"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers of each operation (core.schema).
+    "DEFAULT_SCHEMA_CLASS": "core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     # Login and registration, per client IP and per e-mail (accounts.throttling).
@@ -276,7 +277,11 @@ LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     # The request id on every record (core.logging); production logs JSON lines.
-    "filters": {"request_id": {"()": "core.logging.RequestIDFilter"}},
+    "filters": {
+        "request_id": {"()": "core.logging.RequestIDFilter"},
+        # A dead Redis is said once a minute, not once per request (core.log_filters).
+        "once_a_minute": {"()": "core.log_filters.RateLimitFilter", "interval": 60},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
         "json": {
@@ -293,4 +298,5 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {"brisk.cache": {"filters": ["once_a_minute"]}},
 }

@@ -1,3 +1,4 @@
+import logging
 import socket
 import threading
 from collections.abc import Iterator
@@ -240,6 +241,8 @@ def test_a_dead_redis_costs_no_request(
     port = request.getfixturevalue("refused_port" if kind == "refused" else "silent_port")
     ProgrammeFactory(title="Served")
     breaker.reset()
+    for log_filter in logging.getLogger("brisk.cache").filters:
+        log_filter.reset()  # type: ignore[union-attr]
     with override_settings(CACHES=_redis_caches(f"redis://127.0.0.1:{port}/0")):
         responses = [api_client.get(URL) for _ in range(5)]
     assert [r.status_code for r in responses] == [200] * 5
@@ -366,3 +369,13 @@ def test_the_token_endpoint_sets_the_staff_claim(api_client: APIClient) -> None:
         assert AccessToken(body["access"])["staff"] is expected
         refreshed = api_client.post("/auth/token/refresh/", {"refresh": body["refresh"]}).json()
         assert AccessToken(refreshed["access"])["staff"] is expected
+
+
+def test_cache_failures_are_logged_once_per_interval(caplog: pytest.LogCaptureFixture) -> None:
+    """django-redis logs every error it ignores; the filter keeps one line per minute."""
+    logger = logging.getLogger("brisk.cache")
+    for log_filter in logger.filters:
+        log_filter.reset()  # type: ignore[union-attr]
+    for _ in range(50):
+        logger.error("Exception ignored")
+    assert len([r for r in caplog.records if r.name == "brisk.cache"]) == 1
