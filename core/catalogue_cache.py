@@ -1,10 +1,10 @@
 """The catalogue cache: rendered responses in Redis under versioned keys.
 
 Reads. `CatalogueCacheMiddleware` answers anonymous GETs of the public catalogue
-(programmes, courses, reviews) from the "catalogue" cache: a hit is one Redis round trip
-for the versions plus one for the entry, and no SQL. The key holds the host, the path,
-the known query parameters sorted (unknown ones are dropped, as the API ignores them) and
-the current generation of every family the page depends on. A caller with a valid access
+(programmes, courses, reviews) from the "catalogue" cache: a hit is one Redis round
+trip (a Lua script reading the generations and the page they name), and no SQL. The key
+holds the host, the path, the known query parameters sorted (unknown ones are dropped,
+as the API ignores them) and the current generation of every family the page depends on. A caller with a valid access
 token whose `staff` claim is false sees the public catalogue too and shares the entry
 (marked private); staff and unclear tokens are computed per request.
 
@@ -192,6 +192,37 @@ def bump_families(families: Iterable[str]) -> None:
             return
 
 
+# A hit in one round trip: the generations and the page they name, read by one script.
+_LOOKUP_SCRIPT = """
+local generations = redis.call('MGET', unpack(KEYS))
+for i = 1, #KEYS do
+    if not generations[i] then return {generations, false} end
+end
+return {generations, redis.call('GET', ARGV[1] .. table.concat(generations, ','))}
+"""
+
+
+def _lookup(cache: Any, families: tuple[str, ...], prefix: str) -> tuple[str, Any]:
+    """The current generation string of `families` and the cached page under
+    `prefix + generation` (None on a miss).
+
+    On Redis this is one round trip (a Lua script); elsewhere, or when a family has no
+    generation yet, `family_versions` and a GET.
+    """
+    client: Any = getattr(cache, "client", None)
+    if hasattr(client, "get_client"):  # django-redis
+        redis = client.get_client(write=False)
+        script = redis.register_script(_LOOKUP_SCRIPT)
+        keys = [cache.make_key(_gen_key(family)) for family in families]
+        generations, raw = script(keys=keys, args=[cache.make_key(prefix)])
+        if all(g is not None for g in generations):
+            generation = ",".join(str(int(g)) for g in generations)
+            return generation, (client.decode(raw) if raw is not None else None)
+    versions = family_versions(families)
+    generation = ",".join(str(versions[family]) for family in families)
+    return generation, cache.get(prefix + generation)
+
+
 # --- Seeing writes ---------------------------------------------------------------------
 
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)"?', re.IGNORECASE)
@@ -367,21 +398,16 @@ class CatalogueCacheMiddleware:
         # for every spelling of one request.
         request.GET = QueryDict(query)
         request.META["QUERY_STRING"] = query
-        try:
-            versions = family_versions(route.families)
-        except CacheUnavailable:
-            return self._compute(request, key=None)
-        generation = ",".join(f"{family}={versions[family]}" for family in route.families)
         origin = f"{request.scheme}://{request.get_host()}{request.path}"
-        key = "page:" + _digest(f"{origin}?{query}|{generation}")
-        request.catalogue_count_key = "count:" + _digest(f"{request.path}?{count_query}|{generation}")  # type: ignore[attr-defined]
+        prefix = f"page:{_digest(f'{origin}?{query}')}|"
         try:
-            entry = cache_call(caches[CACHE_ALIAS].get, key)
+            generation, entry = cache_call(_lookup, caches[CACHE_ALIAS], route.families, prefix)
         except CacheUnavailable:
             return self._compute(request, key=None)
+        request.catalogue_count_key = f"count:{_digest(f'{request.path}?{count_query}')}|{generation}"  # type: ignore[attr-defined]
         if entry is not None:
             return self._from_entry(request, entry, hit=True)
-        return self._compute(request, key=key)
+        return self._compute(request, key=prefix + generation)
 
     def _from_entry(self, request: HttpRequest, entry: tuple[bytes, str, str], *, hit: bool) -> HttpResponse:
         body, etag, content_type = entry
