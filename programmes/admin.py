@@ -56,6 +56,8 @@ class ProgrammeCourseAddInline(admin.TabularInline):
 
 @admin.register(Programme)
 class ProgrammeAdmin(admin.ModelAdmin):
+    # 50 rows, not 100: at millions of rows the page's cost is rendering, not SQL.
+    list_per_page = 50
     list_display = ("title", "slug", "is_active", "course_count", "created_at")
     list_filter = ("is_active",)
     search_fields = ("title", "slug")
@@ -90,6 +92,8 @@ class ProgrammeAdmin(admin.ModelAdmin):
 
 @admin.register(ProgrammeCourse)
 class ProgrammeCourseAdmin(admin.ModelAdmin):
+    # 50 rows, not 100: at millions of rows the page's cost is rendering, not SQL.
+    list_per_page = 50
     list_display = ("programme", "position", "course")
     list_select_related = ("programme", "course")
     search_fields = ("programme__title", "course__title")

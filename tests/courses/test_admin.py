@@ -92,7 +92,7 @@ def test_enrollment_changelist_budget(
     with django_assert_num_queries(AUTH + count_queries + 1):  # + count + page with user and course
         response = admin_client.get(ENROLLMENTS_URL)
     assert response.status_code == 200
-    assert rows_shown(response) == min(3 * rows, 100)
+    assert rows_shown(response) == min(3 * rows, 50)  # list_per_page
 
 
 @pytest.mark.parametrize("rows", [1, 50])
