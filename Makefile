@@ -45,3 +45,21 @@ bench: install
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: fuzz soak
+
+# Contract fuzzing, the long run: schemathesis against a live Gunicorn with its own
+# PostgreSQL and Redis, as anonymous, student and staff, every operation, valid and
+# invalid input, FUZZ_MAX_EXAMPLES per operation (default 100) and a new seed each run.
+# CI runs the same test with 10 and a fixed seed. DATABASE_URL only tells the test suite
+# that PostgreSQL is available: nothing is written to it.
+fuzz: install
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} \
+	FUZZ_MAX_EXAMPLES=$${FUZZ_MAX_EXAMPLES:-100} FUZZ_SEED=$${FUZZ_SEED:-random} \
+	$(VENV)/bin/pytest tests/fault/test_fuzz.py -m fuzz -p no:cacheprovider
+
+# Soak: the mixed load for 10 minutes at concurrency 32 on the large data set (its own
+# PostgreSQL in bench/out/soak/, seeded the first time, ~1 min; Redis; Gunicorn). Writes
+# bench/SOAK.md. A shorter one: make soak SOAK_ARGS="--minutes 2 --size small"
+soak: install
+	$(PY) -m bench.soak $(SOAK_ARGS)

@@ -3,6 +3,8 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
+from core.serializers import StrictInputSerializer
+
 from .models import User
 
 
@@ -18,7 +20,7 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
-class RegisterSerializer(serializers.Serializer[User]):
+class RegisterSerializer(StrictInputSerializer[User]):
     """The shape of a registration; the rules (password strength, unique e-mail) are in
     accounts.services.user_register. Fields not listed (role, plan, is_staff) are ignored."""
 
@@ -30,17 +32,18 @@ class RegisterSerializer(serializers.Serializer[User]):
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 
 
-class UserNamesSerializer(serializers.Serializer[User]):
+class UserNamesSerializer(StrictInputSerializer[User]):
     """`PATCH /me/`: names only; anything else sent is ignored."""
 
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
 
-class TokenObtainSerializer(TokenObtainPairSerializer):
+class TokenObtainSerializer(StrictInputSerializer[Any], TokenObtainPairSerializer):
     """`POST /auth/token/`. The tokens carry a `staff` claim, so the catalogue cache can tell
     from a verified token alone, with no query, that the caller sees the public catalogue
-    (core.catalogue_cache); access tokens made by refresh inherit it."""
+    (core.catalogue_cache); access tokens made by refresh inherit it. `{"email": 5}` is a
+    400 naming the field (StrictInputSerializer), not a 401 for an e-mail "5"."""
 
     @classmethod
     def get_token(cls, user: Any) -> Any:

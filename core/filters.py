@@ -9,6 +9,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema_field
 
 MAX_ID = 2**63 - 1  # BigAutoField
 
@@ -22,6 +23,8 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+# The schema gives the range, so a client (or a fuzzer) knows 0 and 2**63 are refused.
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID, "format": "int64"})
 class IdFilter(django_filters.NumberFilter):
     """A positive integer id within the column's range."""
 

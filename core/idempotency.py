@@ -38,7 +38,13 @@ MAX_KEY_LENGTH = 255
 # For the schema of each decorated operation.
 IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
     HEADER,
-    str,
+    # What _key_from accepts: printable ASCII, no blank at either end (HTTP strips it).
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": r"^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$",
+    },
     OpenApiParameter.HEADER,
     required=False,
     description="Replays the first answer to the same request (same key and body); another body: 422.",

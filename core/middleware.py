@@ -112,6 +112,30 @@ class RequestTimingMiddleware:
         return response
 
 
+class RequestBodyLimitMiddleware:
+    """A body larger than settings.DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 JSON, unread.
+
+    Django applies that limit when a view reads `request.body` or `request.POST`, but DRF
+    parses JSON from the stream and never hits it: a 3 MB body was read, parsed and stored
+    (tests/core/test_bad_input.py). The declared length is enough to decide: a body longer
+    than it is never read (Gunicorn and Django's LimitedStream stop at Content-Length)."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Gunicorn refuses a malformed Content-Length before Django sees it
+        if limit is not None and length > limit:
+            return JsonResponse(
+                {"detail": f"The request body is {length} bytes; the largest accepted is {limit} bytes."}, status=413
+            )
+        return self.get_response(request)
+
+
 class ServiceUnavailableMiddleware:
     """A database or cache that is down or too slow answers 503 JSON from any view.
 

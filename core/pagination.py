@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 MAX_PAGE_NUMBER_DIGITS = 18
+MAX_PAGE_NUMBER = 10**MAX_PAGE_NUMBER_DIGITS - 1
 
 
 def positive_int_param(request: Request, name: str) -> int | None:
@@ -59,6 +60,20 @@ class PageNumberPagination(pagination.PageNumberPagination):
         if size is None:
             return self.page_size
         return min(size, self.max_page_size)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """Both parameters as the server reads them: a positive integer of at most 18 digits
+        (anything else is a 400), so a client or a fuzzer knows the valid range."""
+        descriptions = {
+            self.page_query_param: "A page number, from 1; past the last page: 404.",
+            self.page_size_query_param: f"Results per page: default {self.page_size}, above {self.max_page_size} "
+            f"clamped to {self.max_page_size}.",
+        }
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_NUMBER}
+            parameter["description"] = descriptions.get(parameter["name"], parameter["description"])
+        return parameters
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
         positive_int_param(request, self.page_query_param)

@@ -22,6 +22,7 @@ class StaffWritesOrReadOnly(permissions.BasePermission):
     """Anyone reads; only staff write (programmes)."""
 
     message = "Only staff can change programmes."
+    allows_anonymous_reads = True  # the schema marks a token optional on reads (core.schema)
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in permissions.SAFE_METHODS:
@@ -36,6 +37,7 @@ class CourseWritePermission(permissions.BasePermission):
     change or delete it. Other writes on a course (enrol, review, bulk) check their own."""
 
     message = "Only staff or this course's instructor can change it."
+    allows_anonymous_reads = True  # the schema marks a token optional on reads (core.schema)
     OWNER_ACTIONS = frozenset({"update", "partial_update", "destroy"})
 
     def has_permission(self, request: Request, view: APIView) -> bool:

@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import User
 from core.filters import MAX_ID
+from core.serializers import MAX_DESCRIPTION_LENGTH, StrictInputSerializer
 from programmes.models import Programme
 
 from .models import Category, Course, Enrollment, Review
@@ -151,20 +152,23 @@ class IdRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-a
     """A primary key within the column's range (a larger integer is a 400, not a driver error)."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, bool) or not isinstance(data, int | str) or not str(data).isdigit():
+        if isinstance(data, bool) or not isinstance(data, int | str) or (isinstance(data, str) and not data.isdigit()):
             self.fail("incorrect_type", data_type=type(data).__name__)
+        # An integer out of range (0, -1, 2**63) is no object: "Invalid pk", not "incorrect type".
         if not 1 <= int(data) <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(int(data))
 
 
-class CourseWriteSerializer(serializers.Serializer[Course]):
+class CourseWriteSerializer(StrictInputSerializer[Course]):
     """`POST /courses/`, `PUT|PATCH /courses/{id}/`."""
 
     title = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=200)
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    # Bounded, like every text a client sends (found by tests/core/test_bad_input.py: a
+    # 3 MB description was stored as it came).
+    description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION_LENGTH)
     price = serializers.DecimalField(max_digits=10, decimal_places=2, min_value=Decimal(0))
     category = IdRelatedField(queryset=Category.objects.all())
     capacity = serializers.IntegerField(min_value=0, max_value=2**31 - 1, required=False, allow_null=True)
@@ -182,13 +186,13 @@ class CourseWriteSerializer(serializers.Serializer[Course]):
             self.fields.pop("instructor")
 
 
-class EnrollmentProgressSerializer(serializers.Serializer[Enrollment]):
+class EnrollmentProgressSerializer(StrictInputSerializer[Enrollment]):
     """`PATCH /enrollments/{id}/`: progress only."""
 
     progress = serializers.IntegerField(min_value=0, max_value=100)
 
 
-class BulkEnrollmentSerializer(serializers.Serializer[Any]):
+class BulkEnrollmentSerializer(StrictInputSerializer[Any]):
     """`POST /courses/{id}/enrollments/bulk/`."""
 
     user_ids = serializers.ListField(
@@ -201,7 +205,7 @@ class BulkEnrollmentResultSerializer(serializers.Serializer[Any]):
     skipped = serializers.IntegerField(read_only=True)
 
 
-class ReviewCreateSerializer(serializers.Serializer[Review]):
+class ReviewCreateSerializer(StrictInputSerializer[Review]):
     """`POST /courses/{id}/reviews/`."""
 
     rating = serializers.IntegerField(min_value=1, max_value=5)

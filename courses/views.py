@@ -14,6 +14,7 @@ from accounts.models import User
 from core.deferred_page import DeferredPageMixin
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.permissions import CourseWritePermission, IsStaff
+from core.schema import CONFLICT, FORBIDDEN
 
 from .filters import CourseFilter, EnrollmentFilter
 from .models import Course, Enrollment
@@ -54,7 +55,9 @@ from .services import (
 # router, before a query could hand the driver an integer it cannot bind.
 ID_PATTERN = r"[0-9]{1,18}"
 # The schema types the path's id as the integer it is (the regex alone reads as a string).
-ID_PARAMETER = OpenApiParameter("id", int, OpenApiParameter.PATH)
+ID_PARAMETER = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "format": "int64"}, OpenApiParameter.PATH
+)
 
 
 class IsInstructorOrStaff(permissions.BasePermission):
@@ -76,23 +79,25 @@ class IsInstructorOrStaff(permissions.BasePermission):
     create=extend_schema(
         summary="Create a course (staff or instructor; an instructor is always its instructor)",
         request=CourseWriteSerializer,
-        responses={201: CourseDetailSerializer},
+        responses={201: CourseDetailSerializer, 403: FORBIDDEN},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
     ),
     update=extend_schema(
         summary="Replace a course (staff or its instructor)",
         request=CourseWriteSerializer,
-        responses=CourseDetailSerializer,
+        responses={200: CourseDetailSerializer, 403: FORBIDDEN},
         parameters=[ID_PARAMETER],
     ),
     partial_update=extend_schema(
         summary="Change a course (staff or its instructor)",
         request=CourseWriteSerializer,
-        responses=CourseDetailSerializer,
+        responses={200: CourseDetailSerializer, 403: FORBIDDEN},
         parameters=[ID_PARAMETER],
     ),
     destroy=extend_schema(
-        summary="Delete a course without enrollments (else 409)", responses={204: None}, parameters=[ID_PARAMETER]
+        summary="Delete a course without enrollments (else 409)",
+        responses={204: None, 403: FORBIDDEN, 409: CONFLICT},
+        parameters=[ID_PARAMETER],
     ),
 )
 class CourseViewSet(
@@ -156,7 +161,7 @@ class CourseViewSet(
     @extend_schema(
         summary="Enrol the caller: 201 the first time, 200 when already enrolled (a cancelled one is reactivated)",
         request=None,
-        responses={201: EnrollmentSerializer, 200: EnrollmentSerializer},
+        responses={201: EnrollmentSerializer, 200: EnrollmentSerializer, 409: CONFLICT},
         filters=False,
         parameters=[ID_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
     )
@@ -171,7 +176,7 @@ class CourseViewSet(
     @extend_schema(
         summary="Enrol many users at once (staff; up to 10,000 ids; all or nothing within capacity)",
         request=BulkEnrollmentSerializer,
-        responses=BulkEnrollmentResultSerializer,
+        responses={200: BulkEnrollmentResultSerializer, 403: FORBIDDEN, 409: CONFLICT},
         filters=False,
         parameters=[ID_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
     )
@@ -184,9 +189,11 @@ class CourseViewSet(
     )
     @idempotent
     def enrollments_bulk(self, request: Request, pk: str) -> Response:
+        # The course first, as every other write on one: no such course is a 404 whatever the body.
+        course = self.get_object()
         serializer = BulkEnrollmentSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        result = enrollments_bulk_create(course=self.get_object(), user_ids=serializer.validated_data["user_ids"])
+        result = enrollments_bulk_create(course=course, user_ids=serializer.validated_data["user_ids"])
         return Response(result)
 
     @extend_schema(
@@ -200,7 +207,7 @@ class CourseViewSet(
         methods=["POST"],
         summary="Review the course (a learner with an active or completed enrollment; one each)",
         request=ReviewCreateSerializer,
-        responses={201: ReviewSerializer},
+        responses={201: ReviewSerializer, 403: FORBIDDEN, 409: CONFLICT},
         filters=False,
         parameters=[ID_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
     )
@@ -229,7 +236,7 @@ class CourseViewSet(
     partial_update=extend_schema(
         summary="Set the progress (0-100; 100 completes it). Other fields are read-only and ignored",
         request=EnrollmentProgressSerializer,
-        responses=EnrollmentSerializer,
+        responses={200: EnrollmentSerializer, 409: CONFLICT},
         parameters=[ID_PARAMETER],
     ),
 )
@@ -263,7 +270,7 @@ class EnrollmentViewSet(
     @extend_schema(
         summary="Cancel the enrollment, freeing its seat (a completed one: 409)",
         request=None,
-        responses=EnrollmentSerializer,
+        responses={200: EnrollmentSerializer, 409: CONFLICT},
         filters=False,
         parameters=[ID_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
     )
@@ -274,7 +281,12 @@ class EnrollmentViewSet(
         return Response(EnrollmentSerializer(enrollment).data)
 
 
-@extend_schema_view(list=extend_schema(summary="The caller's courses with their figures (staff: all courses)"))
+@extend_schema_view(
+    list=extend_schema(
+        summary="The caller's courses with their figures (staff: all courses)",
+        responses={200: InstructorCourseSerializer(many=True), 403: FORBIDDEN},
+    )
+)
 class InstructorCourseViewSet(DeferredPageMixin, mixins.ListModelMixin, viewsets.GenericViewSet[Course]):
     """The instructor dashboard: the caller's courses with their figures (staff: all courses)."""
 

@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from core.serializers import MAX_DESCRIPTION_LENGTH, StrictInputSerializer
 from courses.models import Course
 from courses.serializers import UserBriefSerializer
 from programmes.models import Programme
@@ -49,12 +50,12 @@ class ProgrammeDetailSerializer(ProgrammeListSerializer):
         read_only_fields = fields
 
 
-class ProgrammeWriteSerializer(serializers.Serializer[Programme]):
+class ProgrammeWriteSerializer(StrictInputSerializer[Programme]):
     """`POST /programmes/`, `PUT|PATCH /programmes/{id}/`: only these fields can be set; the
     rules (a unique slug) are in programmes.services."""
 
     title = serializers.CharField(max_length=200)
     slug = serializers.SlugField(max_length=200)
     summary = serializers.CharField(max_length=500, required=False, allow_blank=True)
-    description = serializers.CharField(required=False, allow_blank=True)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=MAX_DESCRIPTION_LENGTH)
     is_active = serializers.BooleanField(required=False)

@@ -12,6 +12,7 @@ from rest_framework.serializers import BaseSerializer
 from core.deferred_page import DeferredPageMixin
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.permissions import StaffWritesOrReadOnly
+from core.schema import FORBIDDEN
 from courses.selectors import programme_course_list
 from courses.serializers import CourseListSerializer
 from courses.views import ID_PARAMETER, ID_PATTERN
@@ -29,23 +30,25 @@ from .services import programme_create, programme_delete, programme_update
     create=extend_schema(
         summary="Create a programme (staff)",
         request=ProgrammeWriteSerializer,
-        responses={201: ProgrammeDetailSerializer},
+        responses={201: ProgrammeDetailSerializer, 403: FORBIDDEN},
         parameters=[IDEMPOTENCY_KEY_PARAMETER],
     ),
     update=extend_schema(
         summary="Replace a programme (staff)",
         request=ProgrammeWriteSerializer,
-        responses=ProgrammeDetailSerializer,
+        responses={200: ProgrammeDetailSerializer, 403: FORBIDDEN},
         parameters=[ID_PARAMETER],
     ),
     partial_update=extend_schema(
         summary="Change a programme (staff)",
         request=ProgrammeWriteSerializer,
-        responses=ProgrammeDetailSerializer,
+        responses={200: ProgrammeDetailSerializer, 403: FORBIDDEN},
         parameters=[ID_PARAMETER],
     ),
     destroy=extend_schema(
-        summary="Delete a programme (staff); its courses stay", responses={204: None}, parameters=[ID_PARAMETER]
+        summary="Delete a programme (staff); its courses stay",
+        responses={204: None, 403: FORBIDDEN},
+        parameters=[ID_PARAMETER],
     ),
 )
 class ProgrammeViewSet(

@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that can answer (the catalogue cache), so every answer has CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # A body above DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
+    "core.middleware.RequestBodyLimitMiddleware",
     # Off unless DATABASE_REPLICA_URL is set; before anything that reads.
     "core.db_router.ReplicaPinMiddleware",
     "core.catalogue_cache.CatalogueCacheMiddleware",
@@ -62,6 +64,10 @@ MIDDLEWARE = [
     # Last: it sees the exceptions views raise (a database or Redis outage -> 503 JSON).
     "core.middleware.ServiceUnavailableMiddleware",
 ]
+
+# The largest request body (413 above it, core.middleware.RequestBodyLimitMiddleware). The
+# largest legitimate one, a bulk enrollment of 10,000 ids, is about 200 KB.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=1024 * 1024)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -122,3 +122,15 @@ def test_patch_query_budget(
 @pytest.mark.parametrize("method", ["put", "delete", "post"])
 def test_other_methods_are_405(client_of: APIClient, method: str) -> None:
     assert getattr(client_of, method)(ME_URL, {}).status_code == 405
+
+
+@pytest.mark.parametrize(("field", "value"), [("last_name", 0), ("first_name", 1.5), ("first_name", ["Ada"])])
+def test_patch_a_name_that_is_not_a_json_string_is_400(
+    client_of: APIClient, learner: Any, field: str, value: Any
+) -> None:
+    """Found by the contract fuzzer: DRF turned `{"last_name": 0}` into the name "0"."""
+    response = client_of.patch(ME_URL, {field: value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {field: ["Not a valid string: send a JSON string."]}
+    learner.refresh_from_db()
+    assert learner.first_name == "Ada"

@@ -368,3 +368,12 @@ def test_throttle_fails_open_when_the_cache_is_down(api_client: APIClient) -> No
     with override_settings(CACHES=dead_redis, DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS=False):
         statuses = {_login(api_client, "target@example.com").status_code for _ in range(15)}
     assert statuses == {401}
+
+
+@pytest.mark.parametrize(("field", "value"), [("email", 5), ("password", 12345678), ("email", {"a": 1})])
+def test_token_credentials_that_are_not_strings_are_400(api_client: APIClient, field: str, value: Any) -> None:
+    """Not a 401 for the e-mail "5": the body is wrong, and the answer says which field."""
+    UserFactory(email="a@example.com")
+    response = api_client.post(TOKEN_URL, {"email": "a@example.com", "password": PASSWORD, field: value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {field: ["Not a valid string: send a JSON string."]}

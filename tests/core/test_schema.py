@@ -1,12 +1,18 @@
 """The OpenAPI schema at /schema/ describes what the read endpoints really answer."""
 
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jsonschema
 import pytest
 from django.db import connection
+from django.test import Client
+from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
+from core.views import SchemaView
 from courses.models import Enrollment
 from tests.factories import (
     CourseFactory,
@@ -226,3 +232,143 @@ def test_schema_rejects_a_response_that_breaks_it(openapi: dict[str, Any]) -> No
 
 def test_docs_are_served(api_client: APIClient) -> None:
     assert api_client.get("/docs/").status_code == 200
+
+
+# --- Errors, authentication and input ranges (found by tests/fault/test_fuzz.py) ----------
+
+DOCUMENTED_STATUSES = {
+    "auth_register_create": {"201", "400", "401", "413", "415", "422", "429", "503"},
+    "auth_token_create": {"200", "400", "401", "413", "415", "429", "503"},
+    "auth_token_refresh_create": {"200", "400", "401", "413", "415", "503"},
+    "me_retrieve": {"200", "401", "503"},
+    "me_partial_update": {"200", "400", "401", "413", "415", "503"},
+    "programmes_list": {"200", "400", "401", "404", "503"},
+    "programmes_create": {"201", "400", "401", "403", "413", "415", "422", "503"},
+    "programmes_retrieve": {"200", "401", "404", "503"},
+    "programmes_update": {"200", "400", "401", "403", "404", "413", "415", "503"},
+    "programmes_partial_update": {"200", "400", "401", "403", "404", "413", "415", "503"},
+    "programmes_destroy": {"204", "401", "403", "404", "503"},
+    "programmes_courses_list": {"200", "400", "401", "404", "503"},
+    "courses_list": {"200", "400", "401", "404", "503"},
+    "courses_create": {"201", "400", "401", "403", "413", "415", "422", "503"},
+    "courses_retrieve": {"200", "401", "404", "503"},
+    "courses_update": {"200", "400", "401", "403", "404", "413", "415", "503"},
+    "courses_partial_update": {"200", "400", "401", "403", "404", "413", "415", "503"},
+    "courses_destroy": {"204", "401", "403", "404", "409", "503"},
+    "courses_enroll_create": {"200", "201", "400", "401", "404", "409", "413", "415", "422", "503"},
+    "courses_enrollments_bulk_create": {"200", "400", "401", "403", "404", "409", "413", "415", "422", "503"},
+    "courses_reviews_list": {"200", "400", "401", "404", "503"},
+    "courses_reviews_create": {"201", "400", "401", "403", "404", "409", "413", "415", "422", "503"},
+    "enrollments_list": {"200", "400", "401", "404", "503"},
+    "enrollments_retrieve": {"200", "401", "404", "503"},
+    "enrollments_partial_update": {"200", "400", "401", "404", "409", "413", "415", "503"},
+    "enrollments_cancel_create": {"200", "400", "401", "404", "409", "413", "415", "422", "503"},
+    "instructor_courses_list": {"200", "400", "401", "403", "404", "503"},
+}
+PUBLIC_READS = {
+    "programmes_list",
+    "programmes_retrieve",
+    "programmes_courses_list",
+    "courses_list",
+    "courses_retrieve",
+    "courses_reviews_list",
+}
+
+
+def all_operations(openapi: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {spec["operationId"]: spec for methods in openapi["paths"].values() for spec in methods.values()}
+
+
+def test_every_operation_documents_the_errors_it_can_answer(openapi: dict[str, Any]) -> None:
+    """A status the schema does not list is a contract violation for clients and the
+    fuzzer alike; drf-spectacular lists successes only (core.schema.AutoSchema adds the rest)."""
+    operations = all_operations(openapi)
+    assert set(operations) == set(DOCUMENTED_STATUSES)
+    for operation_id, spec in operations.items():
+        assert set(spec["responses"]) == DOCUMENTED_STATUSES[operation_id], operation_id
+        for status, response in spec["responses"].items():
+            if status >= "400":
+                schema = response["content"]["application/json"]["schema"]
+                expected = "ValidationError" if status == "400" else "ErrorDetail"
+                assert schema == {"$ref": f"#/components/schemas/{expected}"}, (operation_id, status)
+
+
+def test_a_token_is_optional_on_public_reads_only(openapi: dict[str, Any]) -> None:
+    """The fuzzer read `security: [{jwtAuth: []}]` on GET /courses/ as "a token is required"
+    and flagged every anonymous 200."""
+    for operation_id, spec in all_operations(openapi).items():
+        security = spec.get("security")
+        if operation_id in PUBLIC_READS or operation_id == "auth_register_create":
+            assert security == [{"jwtAuth": []}, {}], operation_id
+        elif operation_id.startswith("auth_token"):
+            assert security is None, operation_id
+        else:
+            assert security == [{"jwtAuth": []}], operation_id
+
+
+def test_inputs_document_the_ranges_the_server_accepts(openapi: dict[str, Any]) -> None:
+    def parameter(operation_id: str, name: str) -> dict[str, Any]:
+        _, spec = operation(openapi, operation_id)
+        return dict(next(p["schema"] for p in spec["parameters"] if p["name"] == name))
+
+    assert parameter("courses_list", "page") == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+    assert parameter("courses_list", "page_size") == {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}
+    for name in ("category", "instructor", "programme"):
+        assert parameter("courses_list", name) == {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 2**63 - 1,
+            "format": "int64",
+        }
+    assert parameter("courses_retrieve", "id") == {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10**18 - 1,
+        "format": "int64",
+    }
+    key = parameter("courses_enroll_create", "Idempotency-Key")
+    assert (key["minLength"], key["maxLength"]) == (1, 255)
+    pattern = re.compile(key["pattern"])
+    assert pattern.fullmatch("3f2c-uuid") and pattern.fullmatch("a b")
+    assert not any(pattern.fullmatch(bad) for bad in (" a", "a ", "é", "a\tb"))
+
+
+def test_error_bodies_match_their_documented_schemas(api_client: APIClient, openapi: dict[str, Any]) -> None:
+    components = openapi["components"]["schemas"]
+    course = CourseFactory(capacity=0)
+    answers = {
+        "400": api_client.get("/courses/", {"page": "0"}),
+        "401": api_client.get("/courses/", HTTP_AUTHORIZATION="Bearer nonsense"),
+        "404": api_client.get("/courses/999999/"),
+        "415": api_client.post("/auth/token/", "x", content_type="text/plain"),
+    }
+    api_client.force_authenticate(UserFactory())
+    answers["403"] = api_client.post("/courses/", {})
+    answers["409"] = api_client.post(f"/courses/{course.pk}/enroll/")
+    answers["413"] = api_client.post("/auth/register/", "x" * (2**20 + 1), content_type="application/json")
+    answers["400 body"] = api_client.post(f"/courses/{course.pk}/reviews/", {"rating": 9}, format="json")
+    for status, response in answers.items():
+        assert str(response.status_code) == status.split()[0], (status, response.content)
+        name = "ValidationError" if status.startswith("400") else "ErrorDetail"
+        jsonschema.Draft4Validator(components[name]).validate(response.json())
+
+
+def test_the_schema_is_built_once_for_concurrent_first_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: the first schema builds of a process raced inside drf-spectacular (a 500
+    for two of four concurrent requests on a fresh Gunicorn worker; the real-server check
+    is tests/fault/test_faults.py). core.views.SchemaView builds it once, under a lock."""
+    monkeypatch.setattr(SchemaView, "_built", {})
+    builds: list[int] = []
+    build = SchemaGenerator.get_schema
+
+    def slow_build(self: SchemaGenerator, *args: Any, **kwargs: Any) -> Any:
+        builds.append(1)
+        time.sleep(0.2)  # long enough for every thread to arrive while it runs
+        return build(self, *args, **kwargs)
+
+    monkeypatch.setattr(SchemaGenerator, "get_schema", slow_build)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(lambda _: Client().get("/schema/", {"format": "json"}), range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.content for a in answers}) == 1
+    assert builds == [1]

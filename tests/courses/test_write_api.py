@@ -526,3 +526,37 @@ def test_programme_positions_after_api_create() -> None:
     assert response.status_code == 201
     link = ProgrammeCourse.objects.get(course_id=response.json()["id"])
     assert link.position == 2
+
+
+# --- Found by tests/fault (fuzzing, bad input) -------------------------------------------
+
+
+@pytest.mark.parametrize(("field", "value"), [("title", 7), ("slug", 0), ("is_published", 1), ("is_published", "no")])
+def test_course_text_and_booleans_take_json_types_only(field: str, value: Any) -> None:
+    """DRF would store `{"title": 7}` as "7" and read `{"is_published": "no"}` as false."""
+    response = as_user(StaffFactory()).post("/courses/", course_body(**{field: value}), format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Course.objects.exists()
+
+
+@pytest.mark.parametrize("category", [0, -1, 2**63])
+def test_a_category_id_out_of_range_does_not_exist(category: int) -> None:
+    """It used to say "Incorrect type. Expected pk value, received int." for -1."""
+    response = as_user(StaffFactory()).post("/courses/", course_body(category=category), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"category": [f'Invalid pk "{category}" - object does not exist.']}
+
+
+def test_course_description_is_bounded() -> None:
+    client = as_user(StaffFactory())
+    response = client.post("/courses/", course_body(description="x" * 20_001), format="json")
+    assert response.status_code == 400
+    assert response.json() == {"description": ["Ensure this field has no more than 20000 characters."]}
+
+
+def test_bulk_on_a_missing_course_is_404_whatever_the_body() -> None:
+    """The course is looked up first, as on every other write to one (it was a 400 for the
+    body before the 404)."""
+    response = as_user(StaffFactory()).post("/courses/999999/enrollments/bulk/", {}, format="json")
+    assert response.status_code == 404

@@ -108,3 +108,22 @@ def test_delete(client: APIClient, django_assert_num_queries: Any) -> None:
 def test_missing_programme_is_404(client: APIClient) -> None:
     assert client.patch("/programmes/999999/", {"title": "X"}).status_code == 404
     assert client.delete("/programmes/999999/").status_code == 404
+
+
+@pytest.mark.parametrize("value", [0, 1, "true", "false", "yes"])
+def test_is_active_must_be_a_json_boolean(client: APIClient, value: Any) -> None:
+    """Found by the contract fuzzer: `{"is_active": 0}` unpublished a programme (DRF reads
+    0, "no" and "off" as false)."""
+    programme = ProgrammeFactory(is_active=True)
+    response = client.patch(f"/programmes/{programme.pk}/", {"is_active": value}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"is_active": ["Must be a JSON boolean: true or false."]}
+    programme.refresh_from_db()
+    assert programme.is_active is True
+
+
+def test_description_is_bounded(client: APIClient) -> None:
+    response = client.post("/programmes/", {"title": "T", "slug": "t", "description": "x" * 20_001}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"description": ["Ensure this field has no more than 20000 characters."]}
+    assert client.post("/programmes/", {"title": "T", "slug": "t", "description": "x" * 20_000}).status_code == 201

@@ -1,0 +1,124 @@
+"""The OpenAPI schema says what the API really answers, errors included.
+
+drf-spectacular documents the success of each operation only. `AutoSchema` adds, to every
+operation, the error answers its shape makes possible (a contract fuzzer flags any status
+that the schema does not list):
+
+- 400 when it takes input (a body, query parameters or an `Idempotency-Key` header);
+- 401 when a token may be sent (a bad or expired one is refused, never read as anonymous),
+  and on the token endpoints (wrong credentials);
+- 404 when its path names an object, or its list is paginated (a page past the last);
+- 413 and 415 when it takes a body (too large; not JSON);
+- 422 when it honours `Idempotency-Key` (a key reused with another body);
+- 429 when it is throttled;
+- 503 always: the database or the cache is unavailable or too slow.
+
+403 and 409 depend on rules that only the view knows: views list them in `extend_schema`
+(`FORBIDDEN`, `CONFLICT` below). Explicit responses are never replaced.
+
+It also marks the authentication of public reads optional (`security: [{jwtAuth: []}, {}]`)
+for permission classes that let anonymous callers read (`allows_anonymous_reads`), as
+drf-spectacular already does for DRF's own `AllowAny` and `IsAuthenticatedOrReadOnly`.
+"""
+
+from typing import Any
+
+from drf_spectacular import openapi
+from drf_spectacular.plumbing import ResolvedComponent
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions
+from rest_framework_simplejwt.views import TokenViewBase
+
+ERROR_DETAIL_REF = {"$ref": "#/components/schemas/ErrorDetail"}
+VALIDATION_ERROR_REF = {"$ref": "#/components/schemas/ValidationError"}
+
+# Registered in components/schemas by the first operation that refers to them.
+ERROR_COMPONENTS: dict[str, Any] = {
+    "ErrorDetail": {
+        "type": "object",
+        "description": "An error that is not about one field: what went wrong, in a sentence.",
+        "properties": {"detail": {"type": "string"}},
+        "required": ["detail"],
+    },
+    "ValidationError": {
+        "type": "object",
+        "description": (
+            'Invalid input: for each field, query parameter or header at fault, its messages ({"price": '
+            '["A valid number is required."]}); items of a list are keyed by their index. A body that is '
+            'not JSON at all is {"detail": "JSON parse error - ..."}.'
+        ),
+        "additionalProperties": {
+            "anyOf": [
+                {"type": "string"},
+                {"type": "array", "items": {"type": "string"}},
+                {"type": "object"},
+            ]
+        },
+    },
+}
+
+BAD_REQUEST = OpenApiResponse(VALIDATION_ERROR_REF, description="Invalid input; the body names what is wrong.")
+UNAUTHENTICATED = OpenApiResponse(ERROR_DETAIL_REF, description="Missing, invalid or expired credentials.")
+FORBIDDEN = OpenApiResponse(ERROR_DETAIL_REF, description="The caller may not do this.")
+NOT_FOUND = OpenApiResponse(ERROR_DETAIL_REF, description="No such object for this caller, or a page past the last.")
+CONFLICT = OpenApiResponse(ERROR_DETAIL_REF, description="The current state of the resource forbids it.")
+TOO_LARGE = OpenApiResponse(ERROR_DETAIL_REF, description="The request body is larger than the server accepts.")
+UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(ERROR_DETAIL_REF, description="The request body is not JSON.")
+IDEMPOTENCY_KEY_REUSED = OpenApiResponse(
+    ERROR_DETAIL_REF, description="This Idempotency-Key was already used with another request."
+)
+THROTTLED = OpenApiResponse(ERROR_DETAIL_REF, description="Too many requests; retry after `Retry-After` seconds.")
+UNAVAILABLE = OpenApiResponse(
+    ERROR_DETAIL_REF, description="The database or the cache is unavailable or too slow; retry after `Retry-After`."
+)
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+class AutoSchema(openapi.AutoSchema):
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> dict[str, Any] | None:
+        operation = super().get_operation(path, path_regex, path_prefix, method, registry)
+        if operation is None:
+            return None
+        for name, schema in ERROR_COMPONENTS.items():
+            registry.register_on_missing(
+                ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, schema=schema, object=name)
+            )
+        if self._anonymous_may_call() and operation.get("security") and {} not in operation["security"]:
+            operation["security"].append({})
+        for code, response in self._error_responses(operation).items():
+            if code not in operation["responses"]:
+                operation["responses"][code] = self._get_response_for_code(response, code)
+        operation["responses"] = dict(sorted(operation["responses"].items()))
+        return operation
+
+    def _anonymous_may_call(self) -> bool:
+        if self.method not in permissions.SAFE_METHODS:
+            return False
+        found = self.view.get_permissions()
+        return bool(found) and all(getattr(permission, "allows_anonymous_reads", False) for permission in found)
+
+    def _error_responses(self, operation: dict[str, Any]) -> dict[str, OpenApiResponse]:
+        parameters = operation.get("parameters", [])
+        has_body = "requestBody" in operation or self.method in BODY_METHODS
+        errors: dict[str, OpenApiResponse] = {}
+        if has_body or any(parameter["in"] in ("query", "header") for parameter in parameters):
+            errors["400"] = BAD_REQUEST
+        if operation.get("security") or isinstance(self.view, TokenViewBase):
+            errors["401"] = UNAUTHENTICATED
+        if any(parameter["in"] == "path" for parameter in parameters) or self._is_paginated_list():
+            errors["404"] = NOT_FOUND
+        if has_body:
+            errors["413"] = TOO_LARGE
+            errors["415"] = UNSUPPORTED_MEDIA_TYPE
+        if any(parameter["in"] == "header" and parameter["name"] == "Idempotency-Key" for parameter in parameters):
+            errors["422"] = IDEMPOTENCY_KEY_REUSED
+        if self.view.get_throttles():
+            errors["429"] = THROTTLED
+        errors["503"] = UNAVAILABLE
+        return errors
+
+    def _is_paginated_list(self) -> bool:
+        return self.method == "GET" and self._is_list_view() and self._get_paginator() is not None
