@@ -3,9 +3,22 @@ from collections.abc import Iterator
 import pytest
 from django.core.cache import caches
 from django.db import connection
+from django_redis.cache import RedisCache
 from rest_framework.test import APIClient
 
 from tests.factories import InstructorFactory, StaffFactory, UserFactory
+
+
+def clear_caches() -> None:
+    """Empty every cache of this test process. On Redis only this process's keys go
+    (settings.test gives each pytest-xdist worker its own KEY_PREFIX): `clear()` is a
+    FLUSHDB, and on a Redis database shared by `pytest -n 2` it emptied the other worker's
+    throttle counts and cached pages mid-test."""
+    for cache in caches.all():
+        if isinstance(cache, RedisCache):
+            cache.delete_pattern("*")
+        else:
+            cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -13,11 +26,9 @@ def _clear_cache() -> Iterator[None]:
     from core.catalogue_cache import breaker
 
     breaker.reset()
-    for cache in caches.all():
-        cache.clear()
+    clear_caches()
     yield
-    for cache in caches.all():
-        cache.clear()
+    clear_caches()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.core.cache import caches
 from django.db import connection, transaction
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
@@ -14,6 +13,7 @@ from rest_framework.test import APIClient
 from core.catalogue_cache import breaker
 from courses.models import Course
 from programmes.models import Programme
+from tests.conftest import clear_caches
 from tests.factories import CourseFactory, EnrollmentFactory, ProgrammeFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue_cache_on")]
@@ -78,8 +78,7 @@ def test_conditional_get_answers_304_without_sql(api_client: APIClient, django_a
 def test_conditional_get_on_a_miss(api_client: APIClient) -> None:
     ProgrammeFactory()
     etag = api_client.get(URL)["ETag"]
-    for cache in caches.all():
-        cache.clear()
+    clear_caches()
     assert api_client.get(URL, HTTP_IF_NONE_MATCH=etag).status_code == 304
 
 

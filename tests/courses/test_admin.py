@@ -304,8 +304,12 @@ class TinyLimitPaginator(EstimatedCountPaginator):
     exact_limit = 5
 
 
-def test_paginator_counts_exactly_off_postgres_or_when_small() -> None:
+def test_paginator_counts_exactly_off_postgres_or_when_small(on_postgres: bool) -> None:
     EnrollmentFactory.create_batch(3)
+    if on_postgres:
+        # The planner's figure outlives rolled-back tests that analysed a bigger table.
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE courses_enrollment")
     assert TinyLimitPaginator(Enrollment.objects.all(), 2).count == 3
     assert TinyLimitPaginator(Enrollment.objects.filter(status="active"), 2).count == 3
     assert TinyLimitPaginator(list(range(7)), 2).count == 7  # not a queryset: len()
