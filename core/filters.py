@@ -9,6 +9,7 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django_filters.fields import BaseCSVField
 from drf_spectacular.utils import extend_schema_field
 
 MAX_ID = 2**63 - 1  # BigAutoField
@@ -36,8 +37,21 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class OrderingCSVField(BaseCSVField):
+    """A comma-separated ordering without empty items: `ordering=title,` or `ordering=,`
+    reached `order_by("")`, a FieldError and a 500 (found by `make fuzz`). `ordering=`
+    alone is still no ordering at all, as an empty value is for every filter."""
+
+    def clean(self, value: Any) -> Any:
+        if value and any(item in self.empty_values for item in value):
+            raise forms.ValidationError("An empty item: give field names separated by commas, such as 'title,-price'.")
+        return super().clean(value)
+
+
 class TieBreakOrderingFilter(django_filters.OrderingFilter):
     """Ordering from a fixed list, the default when absent, and `id` last so pages never overlap."""
+
+    base_field_class = OrderingCSVField
 
     def __init__(self, *args: Any, default: tuple[str, ...], **kwargs: Any) -> None:
         self.default_ordering = default

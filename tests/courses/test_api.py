@@ -620,3 +620,23 @@ def test_user_name_falls_back_to_email(api_client: APIClient) -> None:
     CourseFactory(instructor=nameless)
     item = api_client.get(COURSES).json()["results"][0]
     assert item["instructor"] == {"id": nameless.id, "name": nameless.email}
+
+
+@pytest.mark.parametrize("ordering", [",", "title,", ",price", "title,,price"])
+def test_an_ordering_with_an_empty_item_is_400_not_500(api_client: APIClient, ordering: str) -> None:
+    """Found by `make fuzz`: `?ordering=,` reached order_by("") (a FieldError, a 500)."""
+    CourseFactory()
+    response = api_client.get(COURSES, {"ordering": ordering})
+    assert response.status_code == 400, response.content
+    assert "empty item" in response.json()["ordering"][0]
+
+
+@pytest.mark.parametrize(
+    "name", ["programme", "category", "instructor", "price_min", "price_max", "search", "ordering"]
+)
+def test_an_empty_filter_is_no_filter(api_client: APIClient, name: str) -> None:
+    """`?category=` is what a form sends for "any": the schema says allowEmptyValue."""
+    course = CourseFactory()
+    response = api_client.get(COURSES, {name: ""})
+    assert response.status_code == 200
+    assert [row["id"] for row in response.json()["results"]] == [course.id]
