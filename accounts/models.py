@@ -30,17 +30,23 @@ class UserManager(BaseUserManager["User"]):
         return self._create_user(email, password, **extra)
 
 
+class UserRole(models.TextChoices):
+    STUDENT = "student"
+    INSTRUCTOR = "instructor"
+    STAFF = "staff"
+
+
+class UserPlan(models.TextChoices):
+    FREE = "free"
+    PRO = "pro"
+
+
 class User(AbstractUser):
     """An account. `role` and `plan` are plain columns: reading them never queries."""
 
-    class Role(models.TextChoices):
-        STUDENT = "student"
-        INSTRUCTOR = "instructor"
-        STAFF = "staff"
-
-    class Plan(models.TextChoices):
-        FREE = "free"
-        PRO = "pro"
+    # Module-level enums, so that the constraints below can name their values.
+    Role = UserRole
+    Plan = UserPlan
 
     username = None  # type: ignore[assignment]
     email = models.EmailField("email address", unique=True)
@@ -55,10 +61,8 @@ class User(AbstractUser):
     class Meta:
         ordering = ("id",)
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=["student", "instructor", "staff"]), name="user_role_valid"
-            ),
-            models.CheckConstraint(condition=models.Q(plan__in=["free", "pro"]), name="user_plan_valid"),
+            models.CheckConstraint(condition=models.Q(role__in=UserRole.values), name="user_role_valid"),
+            models.CheckConstraint(condition=models.Q(plan__in=UserPlan.values), name="user_plan_valid"),
         ]
         indexes = [
             models.Index(fields=["role", "id"], name="user_role_id_idx"),

@@ -20,6 +20,15 @@ class UserSerializer(serializers.ModelSerializer[User]):
         read_only_fields = fields
 
 
+class UserBriefSerializer(serializers.ModelSerializer[User]):
+    name = serializers.CharField(read_only=True)  # User.name reads loaded columns only.
+
+    class Meta:
+        model = User
+        fields = ("id", "name")
+        read_only_fields = fields
+
+
 class RegisterSerializer(StrictInputSerializer[User]):
     """The shape of a registration; the rules (password strength, unique e-mail) are in
     accounts.services.user_register. Fields not listed (role, plan, is_staff) are ignored."""

@@ -1,11 +1,12 @@
 """Writes to accounts. Each is one transaction; rules live here, not in serializers."""
 
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from core.cache_invalidation import USERS, catalogue_changed_on_commit
+from core.errors import raise_for_constraint
+from core.services import model_update
 
 from .models import User
 
@@ -25,30 +26,25 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
     user = User(email=email, first_name=first_name, last_name=last_name, role=User.Role.STUDENT, plan=User.Plan.FREE)
     try:
         validate_password(password, user=user)
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         raise ValidationError({"password": list(exc.messages)}) from exc
+    # The unique index is on the stored e-mail; an address kept in another case (by the
+    # admin or createsuperuser) is found by this lookup on UPPER(email).
     if User.objects.filter(email__iexact=email).exists():
         raise ValidationError({"email": [DUPLICATE_EMAIL]})
     user.set_password(password)
     try:
         user.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent registration won the unique index
-        raise ValidationError({"email": [DUPLICATE_EMAIL]}) from exc
+        raise_for_constraint(exc, {"accounts_user_email_key": ValidationError({"email": [DUPLICATE_EMAIL]})})
     return user
 
 
 @transaction.atomic
 def user_update_names(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
     """Change a user's names (only those given); nothing else about an account changes here."""
-    changed: list[str] = []
-    if first_name is not None:
-        user.first_name = first_name
-        changed.append("first_name")
-    if last_name is not None:
-        user.last_name = last_name
-        changed.append("last_name")
-    if changed:
-        user.save(update_fields=changed)
+    names = {"first_name": first_name, "last_name": last_name}
+    if model_update(instance=user, fields=names, data={k: v for k, v in names.items() if v is not None}):
         # Instructors' and reviewers' names appear in catalogue pages.
         catalogue_changed_on_commit(USERS)
     return user

@@ -20,7 +20,7 @@ from bench.services import http_request, log
 HEADLINE = "/programmes/?page=1&page_size=10"
 
 # The demo accounts of `seed_demo` (README); generated users share one password
-# (courses/demo_data.py, GENERATED_USER_PASSWORD).
+# (demo/demo_data.py, GENERATED_USER_PASSWORD).
 STUDENT = ("student@brisk.local", "brisk-student-demo")
 INSTRUCTOR = ("instructor@brisk.local", "brisk-instructor-demo")
 GENERATED_DOMAIN = "demo.brisk.local"

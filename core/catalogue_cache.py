@@ -339,6 +339,30 @@ def _sees_public_catalogue(authorization: str) -> bool:
     return token.get("staff") is False
 
 
+# Set on a public read's request by the middleware: the key of its list's shared count.
+_COUNT_KEY_ATTRIBUTE = "_catalogue_count_key"
+
+
+def list_count(request: HttpRequest, count: Callable[[], int]) -> int:
+    """The row count of the list `request` reads: on a cached public read, computed once
+    per generation of the list's families and shared by every page of the same filtered
+    list (so a deep page costs its page query only); otherwise, or while Redis is away,
+    `count()` itself."""
+    key = getattr(request, _COUNT_KEY_ATTRIBUTE, None)
+    if key is None:
+        return count()
+    cache = caches[CACHE_ALIAS]
+    try:
+        cached = cache_call(cache.get, key)
+    except CacheUnavailable:
+        return count()
+    if cached is not None:
+        return int(cached)
+    value = count()
+    cache_call_quietly(cache.set, key, value)
+    return value
+
+
 class CatalogueCacheMiddleware:
     """Serves anonymous catalogue GETs from the cache, with ETag and 304."""
 
@@ -404,7 +428,7 @@ class CatalogueCacheMiddleware:
             generation, entry = cache_call(_lookup, caches[CACHE_ALIAS], route.families, prefix)
         except CacheUnavailable:
             return self._compute(request, key=None)
-        request.catalogue_count_key = f"count:{_digest(f'{request.path}?{count_query}')}|{generation}"  # type: ignore[attr-defined]
+        setattr(request, _COUNT_KEY_ATTRIBUTE, f"count:{_digest(f'{request.path}?{count_query}')}|{generation}")
         if entry is not None:
             return self._from_entry(request, entry, hit=True)
         return self._compute(request, key=prefix + generation)

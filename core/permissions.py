@@ -1,5 +1,6 @@
-"""Who may write what. Reads stay public (or as each viewset says); anonymous writes are a
-401, writes by the wrong role a 403."""
+"""Permissions every app shares. Each app keeps its own rules in its `permissions.py`;
+reads stay public (or as each viewset says), anonymous writes are a 401, writes by the
+wrong role a 403."""
 
 from typing import Any
 
@@ -7,56 +8,9 @@ from rest_framework import permissions
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from accounts.models import User
-
 
 def is_staff(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.is_staff)
-
-
-def is_instructor(user: Any) -> bool:
-    return bool(user and user.is_authenticated and getattr(user, "role", None) == User.Role.INSTRUCTOR)
-
-
-class StaffWritesOrReadOnly(permissions.BasePermission):
-    """Anyone reads; only staff write (programmes)."""
-
-    message = "Only staff can change programmes."
-    allows_anonymous_reads = True  # the schema marks a token optional on reads (core.schema)
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        if not request.user.is_authenticated:
-            return False  # 401 via the authenticator's WWW-Authenticate
-        return is_staff(request.user)
-
-
-class CourseWritePermission(permissions.BasePermission):
-    """Anyone reads; staff and instructors create; staff or the course's own instructor
-    change or delete it. Other writes on a course (enrol, review, bulk) check their own."""
-
-    message = "Only staff or this course's instructor can change it."
-    allows_anonymous_reads = True  # the schema marks a token optional on reads (core.schema)
-    OWNER_ACTIONS = frozenset({"update", "partial_update", "destroy"})
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        if not request.user.is_authenticated:
-            return False
-        action = getattr(view, "action", None)
-        if action == "create":
-            self.message = "Only staff and instructors can create courses."
-            return is_staff(request.user) or is_instructor(request.user)
-        if action in self.OWNER_ACTIONS:
-            return is_staff(request.user) or is_instructor(request.user)
-        return True
-
-    def has_object_permission(self, request: Request, view: APIView, obj: Any) -> bool:
-        if getattr(view, "action", None) not in self.OWNER_ACTIONS:
-            return True
-        return is_staff(request.user) or obj.instructor_id == request.user.pk
 
 
 class IsStaff(permissions.BasePermission):

@@ -27,9 +27,18 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions
 from rest_framework_simplejwt.views import TokenViewBase
+
+# An id that fits the BigAutoField (any 18 digits do): a longer one is a 404 from the
+# router, before a query could hand the driver an integer it cannot bind. Every viewset's
+# `lookup_value_regex`.
+ID_PATTERN = r"[0-9]{1,18}"
+# The schema types the path's id as the integer it is (the regex alone reads as a string).
+ID_PARAMETER = OpenApiParameter(
+    "id", {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "format": "int64"}, OpenApiParameter.PATH
+)
 
 ERROR_DETAIL_REF = {"$ref": "#/components/schemas/ErrorDetail"}
 VALIDATION_ERROR_REF = {"$ref": "#/components/schemas/ValidationError"}

@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
@@ -43,9 +43,7 @@ class Course(models.Model):
     is_published = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    programmes = models.ManyToManyField(
-        "programmes.Programme", through="programmes.ProgrammeCourse", related_name="courses", blank=True
-    )
+    # `programmes`: the reverse side of Programme.courses (programmes sit above courses).
 
     objects = CourseQuerySet.as_manager()
 
@@ -72,11 +70,15 @@ class Course(models.Model):
         return self.title
 
 
+class EnrollmentStatus(models.TextChoices):
+    ACTIVE = "active"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
 class Enrollment(models.Model):
-    class Status(models.TextChoices):
-        ACTIVE = "active"
-        COMPLETED = "completed"
-        CANCELLED = "cancelled"
+    # A module-level enum, so that the constraints below can name its values.
+    Status = EnrollmentStatus
 
     # Statuses that hold a seat and count as a student of the course.
     HELD_STATUSES = (Status.ACTIVE, Status.COMPLETED)
@@ -99,8 +101,14 @@ class Enrollment(models.Model):
             models.UniqueConstraint(fields=["user", "course"], name="enrollment_one_per_user_course"),
             models.CheckConstraint(condition=Q(progress__gte=0, progress__lte=100), name="enrollment_progress_range"),
             models.CheckConstraint(condition=Q(amount_paid__gte=0), name="enrollment_amount_non_negative"),
+            models.CheckConstraint(condition=Q(status__in=EnrollmentStatus.values), name="enrollment_status_valid"),
+            # A completion date exactly when completed: a cancel or re-enrol clears it.
             models.CheckConstraint(
-                condition=Q(status__in=["active", "completed", "cancelled"]), name="enrollment_status_valid"
+                condition=(
+                    Q(status=EnrollmentStatus.COMPLETED, completed_at__isnull=False)
+                    | (~Q(status=EnrollmentStatus.COMPLETED) & Q(completed_at__isnull=True))
+                ),
+                name="enrollment_completed_at_iff_completed",
             ),
         ]
         indexes = [
@@ -138,3 +146,23 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"review {self.pk} ({self.rating})"
+
+
+# Programmes sit above courses and declare the relation (Programme.courses, through
+# ProgrammeCourse). Course writes and the course detail reach its rows through it, by
+# the relation rather than an import, so courses never imports programmes.
+
+
+def linked_programmes() -> models.QuerySet[Any]:
+    """Every programme, as rows of the model on the other side of `Course.programmes`."""
+    return Course._meta.get_field("programmes").related_model._default_manager.all()
+
+
+def programme_links() -> models.QuerySet[Any]:
+    """Every course-in-programme link (`programme_id`, `course_id`, `position`)."""
+    return Course.programmes.through._default_manager.all()
+
+
+def programme_link(**fields: Any) -> models.Model:
+    """A new, unsaved course-in-programme link."""
+    return Course.programmes.through(**fields)

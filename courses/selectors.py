@@ -19,19 +19,16 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Greatest
 
 from accounts.models import User
+from accounts.selectors import USER_BRIEF_FIELDS
 from core.aggregates import count_subquery, stats_subquery
-from programmes.models import Programme
 
-from .models import Course, Enrollment, Review
+from .models import Course, Enrollment, Review, linked_programmes
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     # request.user: a User, or AnonymousUser when no credentials were sent.
     Viewer = User | AnonymousUser | None
-
-# The columns a user's `{id, name}` needs (User.name reads only these).
-USER_BRIEF_FIELDS = ("id", "first_name", "last_name", "email")
 
 _COURSE_LIST_FIELDS = (
     "id",
@@ -123,18 +120,8 @@ def course_detail(*, user: "Viewer", all_courses: bool = False) -> QuerySet[Cour
             )
         )
         .prefetch_related(
-            Prefetch("programmes", queryset=Programme.objects.only("id", "slug", "title").order_by("title", "id"))
+            Prefetch("programmes", queryset=linked_programmes().only("id", "slug", "title").order_by("title", "id"))
         )
-    )
-
-
-def programme_course_list(*, programme_id: int | str) -> QuerySet[Course]:
-    """The published courses of a programme in programme order, as `course_list` shapes them."""
-    return (
-        _courses(user=None, fields=_COURSE_LIST_FIELDS)
-        .filter(programme_links__programme_id=programme_id)
-        # The filter's join is reused: one row per course (a course is in a programme once).
-        .order_by("programme_links__position", "id")
     )
 
 

@@ -4,9 +4,9 @@ from typing import Any
 from rest_framework import serializers
 
 from accounts.models import User
+from accounts.serializers import UserBriefSerializer
 from core.filters import MAX_ID
 from core.serializers import MAX_DESCRIPTION_LENGTH, StrictInputSerializer
-from programmes.models import Programme
 
 from .models import Category, Course, Enrollment, Review
 
@@ -26,15 +26,6 @@ class RoundedFloatField(serializers.FloatField):
         return float(Decimal(str(value)).quantize(self.quantum, rounding=ROUND_HALF_UP))
 
 
-class UserBriefSerializer(serializers.ModelSerializer[User]):
-    name = serializers.CharField(read_only=True)  # User.name reads loaded columns only.
-
-    class Meta:
-        model = User
-        fields = ("id", "name")
-        read_only_fields = fields
-
-
 class CategoryBriefSerializer(serializers.ModelSerializer[Category]):
     class Meta:
         model = Category
@@ -49,11 +40,13 @@ class CourseBriefSerializer(serializers.ModelSerializer[Course]):
         read_only_fields = fields
 
 
-class CourseProgrammeSerializer(serializers.ModelSerializer[Programme]):
-    class Meta:
-        model = Programme
-        fields = ("id", "slug", "title")
-        read_only_fields = fields
+class CourseProgrammeSerializer(serializers.Serializer[Any]):
+    """A programme the course is in. A plain shape: programmes sit above courses, and the
+    rows come from the relation they declare (prefetched by courses.selectors.course_detail)."""
+
+    id = serializers.IntegerField(read_only=True)
+    slug = serializers.SlugField(max_length=200, read_only=True)
+    title = serializers.CharField(max_length=200, read_only=True)
 
 
 class CourseListSerializer(serializers.ModelSerializer[Course]):

@@ -7,25 +7,28 @@ a count can never be overtaken by a concurrent enrol. A cancellation only frees 
 needs no lock. The unique constraint on (user, course) is the last line: an IntegrityError
 becomes a 409, never a second row.
 
-Errors are DRF exceptions, so a view can let them through: ValidationError (400),
-PermissionDenied (403), NotFound (404), core.exceptions.Conflict (409).
+Errors are the domain's (core.errors): Django's ValidationError (400) and PermissionDenied
+(403), NotFound (404), Conflict (409). Rules the database holds (a unique slug, a price
+not below 0, a rating of 1 to 5, progress of 0 to 100, one enrollment and one review per
+learner and course) are not checked beforehand: the write is made, and a broken
+constraint is recognised by its name.
 """
 
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypedDict
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 
 from accounts.models import User
 from core.cache_invalidation import COURSES, PROGRAMMES, REVIEWS, catalogue_changed_on_commit
-from core.exceptions import Conflict
-from programmes.models import Programme, ProgrammeCourse
+from core.errors import Conflict, NotFound, raise_for_constraint
+from core.services import model_update
 
-from .models import Category, Course, Enrollment, Review
+from .models import Category, Course, Enrollment, Review, linked_programmes, programme_link, programme_links
 
 MAX_BULK_ENROLLMENT = 10_000
 _SHOWN_IDS = 20  # unknown ids listed in an error message
@@ -52,24 +55,12 @@ class BulkEnrollmentResult(TypedDict):
 # --- Courses ---------------------------------------------------------------------------
 
 
-def _check_price(price: Decimal) -> None:
-    if price < 0:
-        raise ValidationError({"price": ["The price cannot be negative."]})
-
-
-def _check_slug_free(slug: str, *, exclude_pk: int | None = None) -> None:
-    taken = Course.objects.filter(slug=slug)
-    if exclude_pk is not None:
-        taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        raise ValidationError({"slug": [f"A course with the slug '{slug}' already exists."]})
-
-
-def _slug_race(exc: IntegrityError, slug: str) -> ValidationError:
-    """A concurrent write took the slug between our check and our write."""
-    if "slug" not in str(exc):
-        raise exc
-    return ValidationError({"slug": [f"A course with the slug '{slug}' already exists."]})
+def _course_errors(slug: str) -> dict[str, Exception]:
+    """What a broken constraint of a course write means to the caller."""
+    return {
+        "courses_course_slug_key": ValidationError({"slug": [f"A course with the slug '{slug}' already exists."]}),
+        "course_price_non_negative": ValidationError({"price": ["The price cannot be negative."]}),
+    }
 
 
 def _course_instructor(*, actor: User, requested: User | None, current: User | None = None) -> User:
@@ -82,30 +73,31 @@ def _course_instructor(*, actor: User, requested: User | None, current: User | N
     return chosen
 
 
-def _locked_programmes(programme_ids: Iterable[int]) -> list[Programme]:
+def _locked_programmes(programme_ids: Iterable[int]) -> list[Any]:
     """The programmes, row-locked in id order (positions are computed under the lock), or a
     400 naming the ids that do not exist."""
     wanted = sorted(set(programme_ids))
-    found = list(Programme.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    found = list(linked_programmes().select_for_update().filter(pk__in=wanted).order_by("pk"))
     missing = sorted(set(wanted) - {programme.pk for programme in found})
     if missing:
         raise ValidationError({"programmes": [f"Unknown programme ids: {missing}."]})
     return found
 
 
-def _append_to_programmes(course: Course, programmes: Sequence[Programme]) -> None:
+def _append_to_programmes(course: Course, programmes: Sequence[Any]) -> None:
     """Link `course` at the end of each programme: 1 query for the ends, 1 insert."""
     if not programmes:
         return
     ends = dict(
-        ProgrammeCourse.objects.filter(programme__in=programmes)
+        programme_links()
+        .filter(programme__in=programmes)
         .values("programme")
         .annotate(end=Max("position"))
         .values_list("programme", "end")
     )
-    ProgrammeCourse.objects.bulk_create(
+    programme_links().bulk_create(
         [
-            ProgrammeCourse(programme=programme, course=course, position=ends.get(programme.pk, -1) + 1)
+            programme_link(programme=programme, course=course, position=ends.get(programme.pk, -1) + 1)
             for programme in programmes
         ]
     )
@@ -135,8 +127,6 @@ def course_create(
     Slug taken or negative price: 400."""
     if not (actor.is_staff or actor.role == User.Role.INSTRUCTOR):
         raise PermissionDenied("Only staff and instructors can create courses.")
-    _check_price(price)
-    _check_slug_free(slug)
     linked = _locked_programmes(programmes) if programmes else []
     course = Course(
         title=title,
@@ -152,7 +142,7 @@ def course_create(
     try:
         course.save(force_insert=True)
     except IntegrityError as exc:
-        raise _slug_race(exc, slug) from exc
+        raise_for_constraint(exc, _course_errors(slug))
     _append_to_programmes(course, linked)
     catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return course
@@ -166,39 +156,21 @@ def course_update(*, course: Course, actor: User, fields: Mapping[str, Any]) -> 
     unknown = set(fields) - set(COURSE_FIELDS)
     if unknown:
         raise TypeError(f"course_update() got unknown fields: {sorted(unknown)}")
-    changed: list[str] = []
-    for name in ("title", "summary", "description", "category", "is_published"):
-        if name in fields:
-            setattr(course, name, fields[name])
-            changed.append(name)
-    if "price" in fields:
-        _check_price(fields["price"])
-        course.price = fields["price"]
-        changed.append("price")
-    if "slug" in fields and fields["slug"] != course.slug:
-        _check_slug_free(fields["slug"], exclude_pk=course.pk)
-        course.slug = fields["slug"]
-        changed.append("slug")
-    if "instructor" in fields and actor.is_staff and fields["instructor"] is not None:
-        course.instructor = _course_instructor(actor=actor, requested=fields["instructor"], current=course.instructor)
-        changed.append("instructor")
-    if "capacity" in fields:
-        capacity = fields["capacity"]
-        if capacity is not None:
-            # Locked, so no enrol can take a seat between this count and the commit.
-            Course.objects.select_for_update().filter(pk=course.pk).values_list("pk").get()
-            held = _held_seats(course.pk)
-            if capacity < held:
-                raise ValidationError(
-                    {"capacity": [f"The capacity cannot be below the {held} seats already held (active or completed)."]}
-                )
-        course.capacity = capacity
-        changed.append("capacity")
-    if changed:
-        try:
-            course.save(update_fields=[*changed, "updated_at"])
-        except IntegrityError as exc:
-            raise _slug_race(exc, course.slug) from exc
+    data = {name: value for name, value in fields.items() if name not in ("instructor", "programmes")}
+    if actor.is_staff and fields.get("instructor") is not None:
+        data["instructor"] = _course_instructor(actor=actor, requested=fields["instructor"], current=course.instructor)
+    if data.get("capacity") is not None:
+        # Locked, so no enrol can take a seat between this count and the commit.
+        Course.objects.select_for_update().filter(pk=course.pk).values_list("pk").get()
+        held = _held_seats(course.pk)
+        if data["capacity"] < held:
+            raise ValidationError(
+                {"capacity": [f"The capacity cannot be below the {held} seats already held (active or completed)."]}
+            )
+    try:
+        model_update(instance=course, fields=COURSE_FIELDS, data=data)
+    except IntegrityError as exc:
+        raise_for_constraint(exc, _course_errors(course.slug))
     if "programmes" in fields:
         _replace_programmes(course, fields["programmes"])
     catalogue_changed_on_commit(COURSES, PROGRAMMES)
@@ -207,9 +179,9 @@ def course_update(*, course: Course, actor: User, fields: Mapping[str, Any]) -> 
 
 def _replace_programmes(course: Course, programme_ids: Sequence[int]) -> None:
     wanted = set(programme_ids)
-    current = set(ProgrammeCourse.objects.filter(course=course).values_list("programme_id", flat=True))
+    current = set(programme_links().filter(course=course).values_list("programme_id", flat=True))
     if current - wanted:
-        ProgrammeCourse.objects.filter(course=course, programme_id__in=current - wanted).delete()
+        programme_links().filter(course=course, programme_id__in=current - wanted).delete()
     if wanted - current:
         _append_to_programmes(course, _locked_programmes(wanted - current))
 
@@ -276,7 +248,14 @@ def enrollment_create(*, user: User, course: Course) -> tuple[Enrollment, bool]:
     try:
         enrollment.save(force_insert=True)
     except IntegrityError as exc:  # a writer that bypassed the lock (admin, script)
-        raise Conflict("This enrollment was created concurrently; retry the request.") from exc
+        raise_for_constraint(
+            exc,
+            {
+                "enrollment_one_per_user_course": Conflict(
+                    "This enrollment was created concurrently; retry the request."
+                )
+            },
+        )
     catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return enrollment, True
 
@@ -286,13 +265,18 @@ def enrollment_update_progress(*, enrollment: Enrollment, progress: int) -> Enro
     """Set `progress` (0-100) of an active enrollment; 100 completes it and sets
     `completed_at`. A completed one accepts 100 again (no change) and refuses any other
     value; a cancelled one refuses all: 409, re-enrol first."""
-    if not 0 <= progress <= 100:
-        raise ValidationError({"progress": ["Progress must be between 0 and 100."]})
     values: dict[str, Any] = {"progress": progress}
     if progress == 100:
         values |= {"status": Enrollment.Status.COMPLETED, "completed_at": timezone.now()}
     # One conditional UPDATE: a concurrent cancel or completion cannot be overwritten.
-    if Enrollment.objects.filter(pk=enrollment.pk, status=Enrollment.Status.ACTIVE).update(**values):
+    try:
+        updated = Enrollment.objects.filter(pk=enrollment.pk, status=Enrollment.Status.ACTIVE).update(**values)
+    except IntegrityError as exc:
+        out_of_range = ValidationError({"progress": ["Progress must be between 0 and 100."]})
+        raise_for_constraint(
+            exc, {"enrollment_progress_range": out_of_range, "courses_enrollment_progress_check": out_of_range}
+        )
+    if updated:
         for name, value in values.items():
             setattr(enrollment, name, value)
         catalogue_changed_on_commit(COURSES, PROGRAMMES)
@@ -389,14 +373,19 @@ def _insert_missing_enrollments(*, course_id: int, user_ids: Sequence[int], pric
 def review_create(*, user: User, course: Course, rating: int, comment: str = "") -> Review:
     """A review by a learner holding a seat (active or completed enrollment; else 403),
     one per user and course (a second: 409), rating 1 to 5 (else 400)."""
-    if not 1 <= rating <= 5:
-        raise ValidationError({"rating": ["The rating must be between 1 and 5."]})
     if not Enrollment.objects.filter(user=user, course=course, status__in=Enrollment.HELD_STATUSES).exists():
         raise PermissionDenied("Only learners with an active or completed enrollment can review this course.")
     review = Review(user=user, course=course, rating=rating, comment=comment)
     try:
         review.save(force_insert=True)
     except IntegrityError as exc:
-        raise Conflict("You have already reviewed this course.") from exc
+        raise_for_constraint(
+            exc,
+            {
+                "review_one_per_user_course": Conflict("You have already reviewed this course."),
+                "review_rating_range": ValidationError({"rating": ["The rating must be between 1 and 5."]}),
+                "courses_review_rating_check": ValidationError({"rating": ["The rating must be between 1 and 5."]}),
+            },
+        )
     catalogue_changed_on_commit(REVIEWS, COURSES)
     return review

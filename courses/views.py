@@ -1,23 +1,22 @@
 from typing import Any, cast
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
-from rest_framework.views import APIView
 
 from accounts.models import User
-from core.deferred_page import DeferredPageMixin
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
-from core.permissions import CourseWritePermission, IsStaff
-from core.schema import CONFLICT, FORBIDDEN
+from core.permissions import IsStaff
+from core.schema import CONFLICT, FORBIDDEN, ID_PARAMETER, ID_PATTERN
 
 from .filters import CourseFilter, EnrollmentFilter
 from .models import Course, Enrollment
+from .permissions import CourseWritePermission, IsInstructorOrStaff
 from .selectors import (
     course_detail,
     course_editable_list,
@@ -51,27 +50,6 @@ from .services import (
     review_create,
 )
 
-# An id that fits the BigAutoField (any 18 digits do): a longer one is a 404 from the
-# router, before a query could hand the driver an integer it cannot bind.
-ID_PATTERN = r"[0-9]{1,18}"
-# The schema types the path's id as the integer it is (the regex alone reads as a string).
-ID_PARAMETER = OpenApiParameter(
-    "id", {"type": "integer", "minimum": 1, "maximum": 10**18 - 1, "format": "int64"}, OpenApiParameter.PATH
-)
-
-
-class IsInstructorOrStaff(permissions.BasePermission):
-    """Instructors and staff; anyone else is a 403 (anonymous a 401)."""
-
-    message = "Only instructors and staff have a course dashboard."
-
-    def has_permission(self, request: Request, view: APIView) -> bool:
-        user = request.user
-        return bool(
-            user.is_authenticated
-            and (user.is_staff or getattr(user, "role", None) in (User.Role.INSTRUCTOR, User.Role.STAFF))
-        )
-
 
 @extend_schema_view(
     list=extend_schema(summary="Published courses (staff: all courses)"),
@@ -100,9 +78,7 @@ class IsInstructorOrStaff(permissions.BasePermission):
         parameters=[ID_PARAMETER],
     ),
 )
-class CourseViewSet(
-    DeferredPageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Course]
-):
+class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Course]):
     """Courses: public reads of the catalogue (staff also see unpublished courses); writes by
     staff or the course's instructor; enrol, bulk enrol and review."""
 
@@ -216,7 +192,8 @@ class CourseViewSet(
     def reviews(self, request: Request, pk: str) -> Response:
         if request.method == "POST":
             return self._review_create(request)
-        page = self.paginate_queryset(course_review_list(user=request.user, course_id=pk))
+        # A list of another model than the viewset's: typed for the viewset's own.
+        page = self.paginate_queryset(course_review_list(user=request.user, course_id=pk))  # type: ignore[arg-type]
         # Only an empty page needs to ask whether the course is there to be seen.
         if not page and not course_is_visible(user=request.user, course_id=pk):
             raise NotFound
@@ -240,9 +217,7 @@ class CourseViewSet(
         parameters=[ID_PARAMETER],
     ),
 )
-class EnrollmentViewSet(
-    DeferredPageMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Enrollment]
-):
+class EnrollmentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Enrollment]):
     """The caller's enrollments (staff: everyone's); someone else's is a 404, to read or to
     change."""
 
@@ -287,7 +262,7 @@ class EnrollmentViewSet(
         responses={200: InstructorCourseSerializer(many=True), 403: FORBIDDEN},
     )
 )
-class InstructorCourseViewSet(DeferredPageMixin, mixins.ListModelMixin, viewsets.GenericViewSet[Course]):
+class InstructorCourseViewSet(mixins.ListModelMixin, viewsets.GenericViewSet[Course]):
     """The instructor dashboard: the caller's courses with their figures (staff: all courses)."""
 
     permission_classes = [IsInstructorOrStaff]

@@ -16,6 +16,7 @@ class Programme(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    courses = models.ManyToManyField("courses.Course", through="ProgrammeCourse", related_name="programmes", blank=True)
 
     objects = ProgrammeQuerySet.as_manager()
 
@@ -43,6 +44,13 @@ class ProgrammeCourse(models.Model):
         ordering = ("programme", "position", "id")
         constraints = [
             models.UniqueConstraint(fields=["programme", "course"], name="programmecourse_unique"),
+            # Checked at commit, so that the admin's inline can swap two positions. SQLite
+            # cannot defer a unique constraint and goes without (W038, silenced in settings).
+            models.UniqueConstraint(
+                fields=["programme", "position"],
+                name="programmecourse_position_unique",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
         ]
         indexes = [
             models.Index(fields=["programme", "position", "id"], name="programmecourse_order_idx"),

@@ -2,9 +2,10 @@
 
 from django.db.models import Count, OuterRef, Prefetch, QuerySet
 
+from accounts.selectors import USER_BRIEF_FIELDS
 from core.aggregates import count_subquery
 from courses.models import Course, Enrollment
-from courses.selectors import USER_BRIEF_FIELDS, course_enrollment_count
+from courses.selectors import course_enrollment_count, course_list
 
 from .models import Programme, ProgrammeCourse
 
@@ -46,6 +47,16 @@ def programme_detail() -> QuerySet[Programme]:
         .order_by("programme_links__position", "id")
     )
     return _programmes().prefetch_related(Prefetch("courses", queryset=courses, to_attr="published_courses"))
+
+
+def programme_course_list(*, programme_id: int | str) -> QuerySet[Course]:
+    """The published courses of a programme in programme order, as `course_list` shapes them."""
+    return (
+        course_list(user=None)
+        .filter(programme_links__programme_id=programme_id)
+        # The filter's join is reused: one row per course (a course is in a programme once).
+        .order_by("programme_links__position", "id")
+    )
 
 
 def programme_exists(*, programme_id: int | str) -> bool:

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
+from accounts.serializers import UserBriefSerializer
 from core.serializers import MAX_DESCRIPTION_LENGTH, StrictInputSerializer
 from courses.models import Course
-from courses.serializers import UserBriefSerializer
 from programmes.models import Programme
 
 # Read shapes: every field is read-only, so the schema marks each one required. The write

@@ -1,33 +1,28 @@
-"""Writes to programmes. Each service is one transaction; errors are DRF exceptions."""
+"""Writes to programmes. Each service is one transaction; errors are the domain's
+(core.errors), and the unique slug is the database's to check."""
 
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from rest_framework.exceptions import ValidationError
 
 from core.cache_invalidation import COURSES, PROGRAMMES, catalogue_changed_on_commit
+from core.errors import raise_for_constraint
+from core.services import model_update
 
 from .models import Programme
 
 PROGRAMME_FIELDS = ("title", "slug", "summary", "description", "is_active")
 
 
-def _check_slug_free(slug: str, *, exclude_pk: int | None = None) -> None:
-    taken = Programme.objects.filter(slug=slug)
-    if exclude_pk is not None:
-        taken = taken.exclude(pk=exclude_pk)
-    if taken.exists():
-        raise ValidationError({"slug": [f"A programme with the slug '{slug}' already exists."]})
-
-
-def _save(programme: Programme, **kwargs: Any) -> None:
-    try:
-        programme.save(**kwargs)
-    except IntegrityError as exc:  # a concurrent write took the slug after our check
-        if "slug" not in str(exc):
-            raise
-        raise ValidationError({"slug": [f"A programme with the slug '{programme.slug}' already exists."]}) from exc
+def _programme_errors(slug: str) -> dict[str, Exception]:
+    """What a broken constraint of a programme write means to the caller."""
+    return {
+        "programmes_programme_slug_key": ValidationError(
+            {"slug": [f"A programme with the slug '{slug}' already exists."]}
+        ),
+    }
 
 
 @transaction.atomic
@@ -36,9 +31,11 @@ def programme_create(
 ) -> Programme:
     """Create a programme (no courses yet: courses join it through course_create/update).
     A slug already taken is a 400."""
-    _check_slug_free(slug)
     programme = Programme(title=title, slug=slug, summary=summary, description=description, is_active=is_active)
-    _save(programme, force_insert=True)
+    try:
+        programme.save(force_insert=True)
+    except IntegrityError as exc:
+        raise_for_constraint(exc, _programme_errors(slug))
     catalogue_changed_on_commit(PROGRAMMES)
     return programme
 
@@ -50,12 +47,10 @@ def programme_update(*, programme: Programme, fields: Mapping[str, Any]) -> Prog
     unknown = set(fields) - set(PROGRAMME_FIELDS)
     if unknown:
         raise TypeError(f"programme_update() got unknown fields: {sorted(unknown)}")
-    if "slug" in fields and fields["slug"] != programme.slug:
-        _check_slug_free(fields["slug"], exclude_pk=programme.pk)
-    for name, value in fields.items():
-        setattr(programme, name, value)
-    if fields:
-        _save(programme, update_fields=[*fields, "updated_at"])
+    try:
+        model_update(instance=programme, fields=PROGRAMME_FIELDS, data=fields)
+    except IntegrityError as exc:
+        raise_for_constraint(exc, _programme_errors(programme.slug))
     # Course details list their programmes.
     catalogue_changed_on_commit(PROGRAMMES, COURSES)
     return programme

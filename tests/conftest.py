@@ -1,8 +1,10 @@
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import caches
-from django.db import connection
+from django.db import connection, connections
 from django_redis.cache import RedisCache
 from rest_framework.test import APIClient
 
@@ -49,6 +51,40 @@ def instructor():  # type: ignore[no-untyped-def]
 @pytest.fixture
 def staff():  # type: ignore[no-untyped-def]
     return StaffFactory()
+
+
+RunInThreads = Callable[[int, Callable[[int], Any]], list[Any]]
+
+
+def run_in_threads(n: int, target: Callable[[int], Any]) -> list[Any]:
+    """target(i) in n threads released together by a barrier, so that they really race;
+    each closes its own database connection. Each result, or the exception it raised, in
+    order (the test asserts on them)."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = target(i)
+        except Exception as exc:  # collected, asserted by the test
+            results[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a thread is still running after 60 s"
+    return results
+
+
+@pytest.fixture
+def in_threads() -> RunInThreads:
+    """The one way the tests run concurrent requests or services (see run_in_threads)."""
+    return run_in_threads
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from decimal import Decimal
 from typing import Any
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from accounts.models import User
@@ -94,6 +95,8 @@ class EnrollmentFactory(DjangoModelFactory[Enrollment]):
     status = Enrollment.Status.ACTIVE
     progress = 0
     amount_paid = factory.LazyAttribute(lambda o: o.course.price)
+    # Set exactly when completed (enrollment_completed_at_iff_completed).
+    completed_at = factory.LazyAttribute(lambda o: timezone.now() if o.status == Enrollment.Status.COMPLETED else None)
 
 
 class ReviewFactory(DjangoModelFactory[Review]):

@@ -11,16 +11,10 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('courses', '0001_initial'),
-        ('programmes', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
-        migrations.AddField(
-            model_name='course',
-            name='programmes',
-            field=models.ManyToManyField(blank=True, related_name='courses', through='programmes.ProgrammeCourse', to='programmes.programme'),
-        ),
         migrations.AddField(
             model_name='enrollment',
             name='course',

@@ -8,7 +8,6 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('courses', '0004_drop_redundant_fk_indexes'),
-        ('programmes', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 from core.catalogue_cache import breaker
 from courses.models import Course
 from programmes.models import Programme
-from tests.conftest import clear_caches
+from tests.conftest import RunInThreads, clear_caches
 from tests.factories import CourseFactory, EnrollmentFactory, ProgrammeFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("catalogue_cache_on")]
@@ -259,38 +259,26 @@ def test_a_dead_redis_costs_no_request(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_misses_compute_the_page_once() -> None:
+def test_concurrent_misses_compute_the_page_once(in_threads: RunInThreads) -> None:
     for programme in ProgrammeFactory.create_batch(5):
         CourseFactory(programmes=[programme])
-    # Slow the page query down so the requests really overlap.
-    barrier = threading.Barrier(8)
-    counts: list[int] = []
-    statuses: list[int] = []
 
-    def fetch() -> None:
+    def fetch(i: int) -> tuple[int, int]:
         from django.db import connection as thread_connection
 
+        # Slow the page query down so the requests really overlap.
         def slow(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
             if "programmes_programme" in sql and "LIMIT" in sql:
                 with thread_connection.cursor() as cursor:
                     cursor.execute("SELECT pg_sleep(0.3)")
             return execute(sql, params, many, context)
 
-        try:
-            barrier.wait()
-            with thread_connection.execute_wrapper(slow), CaptureQueriesContext(thread_connection) as captured:
-                response = APIClient().get(URL)
-            statuses.append(response.status_code)
-            counts.append(sum(1 for q in captured.captured_queries if "pg_sleep" not in q["sql"]))
-        finally:
-            thread_connection.close()
+        with thread_connection.execute_wrapper(slow), CaptureQueriesContext(thread_connection) as captured:
+            response = APIClient().get(URL)
+        return response.status_code, sum(1 for q in captured.captured_queries if "pg_sleep" not in q["sql"])
 
-    threads = [threading.Thread(target=fetch) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert statuses == [200] * 8
+    statuses, counts = zip(*in_threads(8, fetch), strict=True)
+    assert list(statuses) == [200] * 8
     assert sum(counts) == 2  # one count and one page, for eight requests
 
 

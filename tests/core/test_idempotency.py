@@ -1,13 +1,11 @@
 """`Idempotency-Key` (core.idempotency) on a small view of its own, and on registration."""
 
 import io
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db import connections
 from django.urls import include, path
 from django.utils import timezone
 from rest_framework import status
@@ -21,6 +19,7 @@ from accounts.models import User
 from core.idempotency import idempotent
 from core.models import IdempotencyKey
 from courses.models import Category
+from tests.conftest import RunInThreads
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls(__name__)]
@@ -155,26 +154,16 @@ def test_registration_replays(api_client: APIClient) -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_duplicates_act_once() -> None:
+def test_concurrent_duplicates_act_once(in_threads: RunInThreads) -> None:
     user = UserFactory()
     n = 12
-    barrier = threading.Barrier(n)
-    responses: list[Any] = [None] * n
 
-    def run(i: int) -> None:
+    def run(i: int) -> Any:
         client = APIClient()
         client.force_authenticate(user)
-        try:
-            barrier.wait()
-            responses[i] = post(client, {"name": "Race"}, key="race")
-        finally:
-            connections.close_all()
+        return post(client, {"name": "Race"}, key="race")
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    responses = in_threads(n, run)
     assert Category.objects.count() == 1
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1

@@ -381,3 +381,18 @@ def test_the_schema_is_built_once_for_concurrent_first_requests(monkeypatch: pyt
     assert [a.status_code for a in answers] == [200] * 4
     assert len({a.content for a in answers}) == 1
     assert builds == [1]
+
+
+# Paths of the page that the schema does not describe: operations outside the API.
+OUTSIDE_THE_SCHEMA = {"/healthz", "/readyz", "/schema/", "/docs/", "/redoc/", "/admin/"}
+
+
+def test_docs_api_md_and_the_schema_name_the_same_paths(openapi: dict[str, Any]) -> None:
+    """docs/API.md is the contract in words, the schema in OpenAPI: kept in step."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "API.md").read_text()
+    documented = set(re.findall(r"(?<![\w.<>/])(/[a-z][a-z0-9_{}/-]*)", text)) - OUTSIDE_THE_SCHEMA
+    described = set(openapi["paths"])
+    assert described - documented == set(), "in the schema, missing from docs/API.md"
+    assert documented - described == set(), "in docs/API.md, missing from the schema"

@@ -14,9 +14,8 @@ from courses.selectors import (
     course_review_list,
     enrollment_list,
     instructor_course_list,
-    programme_course_list,
 )
-from programmes.selectors import programme_detail, programme_exists, programme_list
+from programmes.selectors import programme_course_list, programme_detail, programme_exists, programme_list
 from tests.factories import (
     CourseFactory,
     EnrollmentFactory,

@@ -6,16 +6,15 @@ tests/accounts/test_auth.py) and count the SAVEPOINT/RELEASE of each service's
 transaction (a test runs inside one; in production they are BEGIN/COMMIT, not logged).
 """
 
-import threading
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.db import connections
 from rest_framework.test import APIClient
 
 from courses.models import Course, Enrollment, Review
 from programmes.models import ProgrammeCourse
+from tests.conftest import RunInThreads
 from tests.factories import (
     CategoryFactory,
     CourseFactory,
@@ -92,9 +91,9 @@ def test_create_course_query_budget(django_assert_num_queries: Any, programmes: 
         as_user(InstructorFactory()),
         course_body(programmes=[p.pk for p in ProgrammeFactory.create_batch(programmes)]),
     )
-    # category lookup; course_create: SAVEPOINT, slug check, lock programmes, INSERT,
+    # category lookup; course_create: SAVEPOINT, lock programmes, INSERT,
     # programme ends, INSERT links, RELEASE; the answer: course detail + its programmes.
-    with django_assert_num_queries(10):
+    with django_assert_num_queries(9):
         response = client.post("/courses/", body)
     assert response.status_code == 201
     assert len(response.json()["programmes"]) == programmes
@@ -103,8 +102,8 @@ def test_create_course_query_budget(django_assert_num_queries: Any, programmes: 
 def test_create_course_as_staff_for_an_instructor_query_budget(django_assert_num_queries: Any) -> None:
     teacher = InstructorFactory()
     client, body = as_user(StaffFactory()), course_body(instructor=teacher.pk)
-    # category and instructor lookups; SAVEPOINT, slug check, INSERT, RELEASE; detail + programmes.
-    with django_assert_num_queries(8):
+    # category and instructor lookups; SAVEPOINT, INSERT, RELEASE; detail + programmes.
+    with django_assert_num_queries(7):
         response = client.post("/courses/", body)
     assert response.json()["instructor"]["id"] == teacher.pk
 
@@ -173,8 +172,8 @@ def test_patch_course_query_budget(django_assert_num_queries: Any, enrollments: 
     course = CourseFactory(capacity=100)
     EnrollmentFactory.create_batch(enrollments, course=course)
     client = as_user(course.instructor)
-    # the course; SAVEPOINT, slug check, lock, count held, UPDATE, RELEASE; detail + programmes.
-    with django_assert_num_queries(9):
+    # the course; SAVEPOINT, lock, count held, UPDATE, RELEASE; detail + programmes.
+    with django_assert_num_queries(8):
         response = client.patch(f"/courses/{course.pk}/", {"slug": "renamed", "capacity": 60})
     assert response.json()["seats_left"] == 60 - enrollments
 
@@ -449,37 +448,15 @@ def test_someone_elses_enrollment_is_404_for_writes() -> None:
 # --- Races (PostgreSQL: real row locks, real threads, one APIClient each) ------------------
 
 
-def race(n: int, request: Any) -> list[Any]:
-    """Fire request(i) from n threads released at once; each closes its DB connection."""
-    barrier = threading.Barrier(n)
-    responses: list[Any] = [None] * n
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait()
-            responses[i] = request(i)
-        except Exception as exc:  # reported by the test's assertions
-            responses[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return responses
-
-
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_twenty_simultaneous_enrolments_of_one_user_make_one_row() -> None:
+def test_twenty_simultaneous_enrolments_of_one_user_make_one_row(in_threads: RunInThreads) -> None:
     course, user = CourseFactory(), UserFactory()
 
     def enrol(i: int) -> Any:
         return as_user(user).post(f"/courses/{course.pk}/enroll/")
 
-    responses = race(20, enrol)
+    responses = in_threads(20, enrol)
     statuses = [getattr(r, "status_code", r) for r in responses]
     assert set(statuses) <= {200, 201}, statuses
     assert statuses.count(201) == 1
@@ -489,21 +466,21 @@ def test_twenty_simultaneous_enrolments_of_one_user_make_one_row() -> None:
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_thirty_users_race_for_five_seats() -> None:
+def test_thirty_users_race_for_five_seats(in_threads: RunInThreads) -> None:
     course = CourseFactory(capacity=5)
     users = UserFactory.create_batch(30)
 
     def enrol(i: int) -> Any:
         return as_user(users[i]).post(f"/courses/{course.pk}/enroll/")
 
-    statuses = [getattr(r, "status_code", r) for r in race(30, enrol)]
+    statuses: list[Any] = [getattr(r, "status_code", r) for r in in_threads(30, enrol)]
     assert sorted(statuses) == [201] * 5 + [409] * 25, statuses
     assert Enrollment.objects.filter(course=course, status__in=Enrollment.HELD_STATUSES).count() == 5
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_bulk_and_single_enrolments_race_within_capacity() -> None:
+def test_bulk_and_single_enrolments_race_within_capacity(in_threads: RunInThreads) -> None:
     course = CourseFactory(capacity=10)
     staff, users = StaffFactory(), UserFactory.create_batch(20)
 
@@ -514,7 +491,7 @@ def test_bulk_and_single_enrolments_race_within_capacity() -> None:
             )
         return as_user(users[i + 7]).post(f"/courses/{course.pk}/enroll/")
 
-    statuses = [getattr(r, "status_code", r) for r in race(13, enrol)]
+    statuses = [getattr(r, "status_code", r) for r in in_threads(13, enrol)]
     assert set(statuses) <= {200, 201, 409}, statuses
     assert Enrollment.objects.filter(course=course, status__in=Enrollment.HELD_STATUSES).count() <= 10
 

@@ -247,7 +247,7 @@ def login(port: int, email: str, password: str) -> str:
 STAFF = ("staff@brisk.local", "brisk-staff-demo")
 STUDENT = ("student@brisk.local", "brisk-student-demo")
 INSTRUCTOR = ("instructor@brisk.local", "brisk-instructor-demo")
-# Every generated demo user shares this password (courses.demo_data).
+# Every generated demo user shares this password (demo.demo_data).
 LEARNER_PASSWORD = "brisk-learner-demo"
 
 

@@ -202,9 +202,9 @@ def test_detail_shape_and_course_order(api_client: APIClient) -> None:
     programme = ProgrammeFactory()
     first, second, third = CourseFactory.create_batch(3)
     ProgrammeCourseFactory(programme=programme, course=second, position=0)
-    ProgrammeCourseFactory(programme=programme, course=third, position=1)
-    ProgrammeCourseFactory(programme=programme, course=first, position=1)
-    ProgrammeCourseFactory(programme=programme, course=CourseFactory(is_published=False), position=0)
+    ProgrammeCourseFactory(programme=programme, course=third, position=5)
+    ProgrammeCourseFactory(programme=programme, course=first, position=2)
+    ProgrammeCourseFactory(programme=programme, course=CourseFactory(is_published=False), position=1)
     EnrollmentFactory.create_batch(2, course=third)
     EnrollmentFactory(course=third, status=Enrollment.Status.CANCELLED)
     body = api_client.get(f"{LIST_URL}{programme.id}/").json()
@@ -224,7 +224,7 @@ def test_detail_shape_and_course_order(api_client: APIClient) -> None:
     assert body["description"] == programme.description
     assert body["course_count"] == 3
     assert body["student_count"] == 2
-    # Position, then id for equal positions; the unpublished course is not shown.
+    # In position order; the unpublished course is not shown.
     assert [c["id"] for c in body["courses"]] == [second.id, first.id, third.id]
     assert body["courses"][2] == {
         "id": third.id,
@@ -304,8 +304,8 @@ def test_courses_are_course_list_items_in_programme_order(api_client: APIClient)
 
 def test_courses_pages_never_overlap(api_client: APIClient) -> None:
     programme = ProgrammeFactory()
-    for course in CourseFactory.create_batch(7):
-        ProgrammeCourseFactory(programme=programme, course=course, position=0)
+    for position, course in enumerate(CourseFactory.create_batch(7)):
+        ProgrammeCourseFactory(programme=programme, course=course, position=position)
     seen: list[int] = []
     for page in (1, 2, 3):
         body = api_client.get(f"{LIST_URL}{programme.id}/courses/", {"page": page, "page_size": 3}).json()

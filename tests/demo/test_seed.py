@@ -10,9 +10,9 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, F, Q
 
 from accounts.models import User
-from courses.demo_data import DEMO_ACCOUNTS, GENERATED_USER_PASSWORD
-from courses.management.commands.seed_demo import Command
 from courses.models import Category, Course, Enrollment, Review
+from demo.demo_data import DEMO_ACCOUNTS, GENERATED_USER_PASSWORD
+from demo.management.commands.seed_demo import Command
 from programmes.models import Programme, ProgrammeCourse
 from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
 
@@ -25,7 +25,7 @@ HELD = Enrollment.HELD_STATUSES
 @pytest.fixture(autouse=True)
 def _fixed_anchor(monkeypatch: pytest.MonkeyPatch) -> None:
     """Dates hang off midnight UTC today; a test running across midnight must not see two."""
-    monkeypatch.setattr("courses.management.commands.seed_demo.demo_anchor", lambda: datetime(2026, 6, 1, tzinfo=UTC))
+    monkeypatch.setattr("demo.management.commands.seed_demo.demo_anchor", lambda: datetime(2026, 6, 1, tzinfo=UTC))
 
 
 def seed(*args: str, size: tuple[str, ...] = TINY) -> tuple[str, str]:

@@ -19,7 +19,8 @@ from tqdm import tqdm
 
 from accounts.models import User
 from core.catalogue_cache import ALL_FAMILIES, bump_families
-from courses.demo_data import (
+from courses.models import Category, Course, Enrollment, Review
+from demo.demo_data import (
     DEMO_ACCOUNT_AGE_DAYS,
     DEMO_ACCOUNTS,
     DEMO_EMAIL_SUFFIX,
@@ -31,7 +32,6 @@ from courses.demo_data import (
     Row,
     demo_anchor,
 )
-from courses.models import Category, Course, Enrollment, Review
 from programmes.models import Programme, ProgrammeCourse
 
 # Children first: the order in which the ORM can delete them.
