@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from bench.services import OUT
+from bench.common import OUT
 
 LUA_SCRIPT = Path(__file__).resolve().parent / "wrk" / "report.lua"
 

@@ -12,7 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.services import OUT, ROOT, VENV_BIN
+from bench.common import OUT, VENV_BIN
+from harness import ROOT
 
 # Layers by the file of a frame, first match wins.
 LAYERS: tuple[tuple[str, str], ...] = (

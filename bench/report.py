@@ -268,7 +268,7 @@ def render(
     )
     add(
         "- **PostgreSQL 15**: shared_buffers 1GB, effective_cache_size 8GB, work_mem 16MB, random_page_cost 1.1, "
-        "jit off, fsync and synchronous_commit on (bench/services.py)."
+        "jit off, fsync and synchronous_commit on (harness/postgres.py, BENCH_SETTINGS)."
     )
     add("")
     add("## Scenarios")

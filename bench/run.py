@@ -40,20 +40,20 @@ import psycopg
 import redis
 
 from bench import profiling, report, scale, scenarios
+from bench.common import LOGS, OUT, VENV_BIN, log
 from bench.load import CpuMeter, Req, Round, SqlCounter, run_wrk, write_requests
 from bench.ref_redis import page_key
 from bench.report import Outcome, ProfileResult, RunInfo
 from bench.scenarios import HEADLINE, SCENARIOS, Context, Scenario, Unavailable
-from bench.services import (
-    OUT,
+from harness import (
+    BENCH_SETTINGS,
     ROOT,
-    VENV_BIN,
     Gunicorn,
-    Postgres,
-    Redis,
+    PrivatePostgres,
+    PrivateRedis,
     http_request,
-    log,
-    run_shown,
+    manage,
+    production_env,
     stop_all,
     which_or_install,
 )
@@ -100,38 +100,25 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 # --- Data --------------------------------------------------------------------------------
 
 
-def production_env(pg: Postgres, database: str, redis_url: str, *, cache: bool = True) -> dict[str, str]:
-    """The environment of a production container, pointed at the bench's services. Plain
-    HTTP (TLS ends at a proxy, which wrk is not), and the login throttle raised so the
-    bench can log in its users; tokens outlive the run."""
-    inherited = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "REDIS_", "CATALOGUE_", "DJANGO_", "SECURE_", "THROTTLE_", "JWT_"))
-        and key != "GUNICORN_BIND"
-    }
-    return {
-        **inherited,
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": SECRET_KEY,
-        "DATABASE_URL": pg.url(database),
-        "REDIS_URL": redis_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "SECURE_SSL_REDIRECT": "false",
-        "CATALOGUE_CACHE_ENABLED": "true" if cache else "false",
-        "THROTTLE_AUTH_TOKEN": "100000/minute",
-        "JWT_ACCESS_MINUTES": "240",
-        "PYTHONUNBUFFERED": "1",
-    }
+def bench_env(pg: PrivatePostgres, database: str, redis_url: str, *, cache: bool = True) -> dict[str, str]:
+    """The environment of a production container, pointed at the bench's services: the
+    login throttle raised so the bench can log in its users; tokens outlive the run."""
+    return production_env(
+        pg.url(database),
+        SECRET_KEY=SECRET_KEY,
+        REDIS_URL=redis_url,
+        CATALOGUE_CACHE_ENABLED="true" if cache else "false",
+        THROTTLE_AUTH_TOKEN="100000/minute",
+        JWT_ACCESS_MINUTES="240",
+    )
 
 
-def ensure_seeded(pg: Postgres, redis_server: Redis, size: str, *, reseed: bool) -> str:
+def ensure_seeded(pg: PrivatePostgres, redis_server: PrivateRedis, size: str, *, reseed: bool) -> str:
     """The database brisk_<size>, migrated and holding `seed_demo --size <size>` (seeded
     once; a row in the bench's own table in the `postgres` database records it)."""
     database = f"brisk_{size}"
     pg.ensure_database(database)
-    env = production_env(pg, database, redis_server.url(REDIS_DBS["scale"]))
-    python = str(VENV_BIN / "python")
+    env = bench_env(pg, database, redis_server.url(REDIS_DBS["scale"]))
     with pg.connect("postgres") as conn:
         conn.execute(
             "CREATE TABLE IF NOT EXISTS bench_seeded "
@@ -139,13 +126,13 @@ def ensure_seeded(pg: Postgres, redis_server: Redis, size: str, *, reseed: bool)
         )
         marker = conn.execute("SELECT size, enrollments FROM bench_seeded WHERE datname = %s", [database]).fetchone()
     log(f"{database}: migrate")
-    run_shown([python, "manage.py", "migrate", "--noinput", "-v", "0"], env=env)
+    manage(env, "migrate", "--noinput", "-v", "0", timeout=1800, show=True)
     if marker is not None and marker[0] == size and not reseed:
         log(f"{database}: demo data present ({marker[1]:,} enrollments), not seeded again")
         return database
     log(f"{database}: seed_demo --size {size} --reset")
     started = time.monotonic()
-    run_shown([python, "manage.py", "seed_demo", "--size", size, "--reset"], env=env)
+    manage(env, "seed_demo", "--size", size, "--reset", timeout=1800, show=True)
     seeded = time.monotonic() - started
     with pg.connect(database) as conn:
         log(f"{database}: VACUUM ANALYZE (visibility map for index-only scans, fresh statistics)")
@@ -167,7 +154,7 @@ def ensure_seeded(pg: Postgres, redis_server: Redis, size: str, *, reseed: bool)
 
 
 def start_servers(
-    stack: ExitStack, pg: Postgres, redis_server: Redis, database: str, wanted: set[str]
+    stack: ExitStack, pg: PrivatePostgres, redis_server: PrivateRedis, database: str, wanted: set[str]
 ) -> dict[str, Gunicorn]:
     """The servers the wanted scenarios load, each stopped when the stack unwinds."""
     servers: dict[str, Gunicorn] = {}
@@ -182,8 +169,15 @@ def start_servers(
         if name not in wanted and not (name == "brisk" and "ref_redis" in wanted):
             continue
         app, cache = specs[name]
-        env = production_env(pg, database, redis_server.url(REDIS_DBS.get(name, 0)), cache=cache)
-        server = Gunicorn(name, app, BASE_PORT + 1 + offset, env)
+        env = bench_env(pg, database, redis_server.url(REDIS_DBS.get(name, 0)), cache=cache)
+        server = Gunicorn(
+            env,
+            port=BASE_PORT + 1 + offset,
+            app=app,
+            name=name,
+            log=LOGS / f"gunicorn-{name}.log",
+            stop_signal=signal.SIGINT,  # quick shutdown: no waiting for wrk's idle connections
+        )
         stack.callback(server.stop)
         if name == "ref_redis":
             body = http_request(servers["brisk"].base_url + HEADLINE).body
@@ -234,7 +228,12 @@ def run_profile(server: Gunicorn, requests_file: Path, args: argparse.Namespace,
 
 
 def run_scenarios(
-    stack: ExitStack, pg: Postgres, redis_server: Redis, database: str, chosen: list[Scenario], args: argparse.Namespace
+    stack: ExitStack,
+    pg: PrivatePostgres,
+    redis_server: PrivateRedis,
+    database: str,
+    chosen: list[Scenario],
+    args: argparse.Namespace,
 ) -> tuple[list[Outcome], list[ProfileResult]]:
     servers = start_servers(stack, pg, redis_server, database, {scenario.server for scenario in chosen})
     db = stack.enter_context(pg.connect(database))
@@ -350,7 +349,9 @@ def undo_writes(db: psycopg.Connection[Any], max_enrollment: int, progress_befor
 # --- Scale curve and EXPLAIN -----------------------------------------------------------
 
 
-def run_scale(stack: ExitStack, pg: Postgres, redis_server: Redis, args: argparse.Namespace) -> list[scale.ScalePoint]:
+def run_scale(
+    stack: ExitStack, pg: PrivatePostgres, redis_server: PrivateRedis, args: argparse.Namespace
+) -> list[scale.ScalePoint]:
     """Headline latency, one request at a time, at each data size: a Brisk with one worker
     per size and cache setting, all up at once, their requests taking turns."""
     sizes = [size.strip() for size in args.sizes.split(",") if size.strip()]
@@ -361,10 +362,11 @@ def run_scale(stack: ExitStack, pg: Postgres, redis_server: Redis, args: argpars
     for size in sizes:
         for kind, cache in (("cold", False), ("warm", True)):
             port += 1
-            env = production_env(pg, databases[size], redis_server.url(REDIS_DBS["scale"]), cache=cache)
+            env = bench_env(pg, databases[size], redis_server.url(REDIS_DBS["scale"]), cache=cache)
             env["GUNICORN_WORKERS"] = "1"  # every request on the same, warmed-up worker
             env["SERVER_TIMING"] = "true"  # the app's own total and database time, per request
-            server = Gunicorn(f"scale-{size}-{kind}", "config.wsgi", port, env)
+            name = f"scale-{size}-{kind}"
+            server = Gunicorn(env, port=port, name=name, log=LOGS / f"gunicorn-{name}.log", stop_signal=signal.SIGINT)
             stack.callback(server.stop)
             server.start()
             servers[f"{size}/{kind}"] = server
@@ -385,7 +387,7 @@ def run_scale(stack: ExitStack, pg: Postgres, redis_server: Redis, args: argpars
     return points
 
 
-def run_explain(pg: Postgres, redis_server: Redis, database: str) -> dict[str, Any] | None:
+def run_explain(pg: PrivatePostgres, redis_server: PrivateRedis, database: str) -> dict[str, Any] | None:
     """EXPLAIN ANALYZE of what Brisk sends for one request of each read scenario."""
     with pg.connect(database) as conn:
         ctx = Context(urls={}, db=conn)
@@ -398,7 +400,7 @@ def run_explain(pg: Postgres, redis_server: Redis, database: str) -> dict[str, A
         f"{scenarios.STUDENT[0]}:/enrollments/?page=1&page_size=10",
         f"{scenarios.INSTRUCTOR[0]}:/instructor/courses/?page=1&page_size=10",
     ]
-    env = production_env(pg, database, redis_server.url(REDIS_DBS["scale"]), cache=False)
+    env = bench_env(pg, database, redis_server.url(REDIS_DBS["scale"]), cache=False)
     log(f"EXPLAIN ANALYZE of the SQL behind {len(specs)} requests")
     result = subprocess.run(
         [str(VENV_BIN / "python"), "-m", "bench.explain", *specs],
@@ -463,7 +465,7 @@ def gunicorn_settings() -> dict[str, Any]:
     return {"worker_class": "sync"} | {name: getattr(config, name) for name in names if hasattr(config, name)}
 
 
-def dataset(pg: Postgres, database: str) -> dict[str, int]:
+def dataset(pg: PrivatePostgres, database: str) -> dict[str, int]:
     tables = {
         "programmes": "programmes_programme",
         "courses": "courses_course",
@@ -503,8 +505,8 @@ def main(argv: list[str]) -> int:
     # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C, so everything started is stopped.
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(143))
     OUT.mkdir(parents=True, exist_ok=True)
-    which_or_install("wrk", "wrk")
-    which_or_install("redis-server", "redis-server")
+    which_or_install("wrk", "wrk", "the bench drives its load with wrk")
+    which_or_install("redis-server", "redis-server", "the bench runs its own Redis for the catalogue cache")
     outcomes: list[Outcome] = []
     profiles: list[ProfileResult] = []
     points: list[scale.ScalePoint] = []
@@ -512,10 +514,10 @@ def main(argv: list[str]) -> int:
     failure: Exception | None = None
     try:
         with ExitStack() as stack:
-            pg = Postgres(PG_PORT)
+            pg = PrivatePostgres(port=PG_PORT, datadir=OUT / "pg", settings=BENCH_SETTINGS)
             stack.callback(pg.stop)
             pg.start()
-            redis_server = Redis(REDIS_PORT)
+            redis_server = PrivateRedis(REDIS_PORT, log=LOGS / "redis.log", pidfile=OUT / "redis.pid")
             stack.callback(redis_server.stop)
             redis_server.start()
             database = ensure_seeded(pg, redis_server, args.size, reseed=args.reseed)

@@ -14,17 +14,15 @@ from typing import Any
 
 import psycopg
 
+from bench.common import log
 from bench.load import Req
-from bench.services import http_request, log
+from harness import INSTRUCTOR, LEARNER_PASSWORD, STUDENT, http_request
 
 HEADLINE = "/programmes/?page=1&page_size=10"
 
-# The demo accounts of `seed_demo` (README); generated users share one password
-# (demo/demo_data.py, GENERATED_USER_PASSWORD).
-STUDENT = ("student@brisk.local", "brisk-student-demo")
-INSTRUCTOR = ("instructor@brisk.local", "brisk-instructor-demo")
+# The demo accounts of `seed_demo` (README); generated users share one password.
 GENERATED_DOMAIN = "demo.brisk.local"
-GENERATED_PASSWORD = "brisk-learner-demo"
+GENERATED_PASSWORD = LEARNER_PASSWORD
 MIXED_USERS = 8  # generated students writing in the mixed scenario, besides the demo student
 
 

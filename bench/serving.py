@@ -1,10 +1,11 @@
 """Serving benchmark: Gunicorn worker classes and PostgreSQL connection reuse.
 
-    .venv/bin/python bench/serving.py [--seconds 8] [--rounds 3] [--clients 16]
-    .venv/bin/python bench/serving.py --outage 20
+    .venv/bin/python -m bench.serving [--seconds 8] [--rounds 3] [--clients 16]
+    .venv/bin/python -m bench.serving --outage 20
 
-Starts a private PostgreSQL (tests/liveserver.py; the shared one is never touched),
-migrates and fills it with a small demo data set, then starts one Gunicorn
+Starts a private PostgreSQL (harness/postgres.py; the shared one is never touched),
+migrates it and fills it with a small demo data set (`seed_demo`: 60 programmes, 240
+courses, 100 users, 4,800 enrollments), then starts one Gunicorn
 (`gunicorn -c gunicorn_config.py config.wsgi`, production settings) per configuration and
 runs `wrk` (`apt-get install wrk`) against GET /healthz and GET /programmes/. The rounds
 are interleaved (every configuration once per round) so that a change in the machine's
@@ -26,18 +27,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.liveserver import Gunicorn, PrivatePostgres, manage, private_postgres, production_env
+from harness import Gunicorn, PrivatePostgres, manage, private_postgres, production_env
 
-SEED = """
-from tests.factories import CourseFactory, EnrollmentFactory, ProgrammeFactory, UserFactory
-programmes = ProgrammeFactory.create_batch(60)
-users = UserFactory.create_batch(100)
-for i, programme in enumerate(programmes):
-    courses = CourseFactory.create_batch(4, programmes=[programme])
-    for j, course in enumerate(courses):
-        for user in users[(i + j) % 50 :][:20]:
-            EnrollmentFactory(user=user, course=course)
-"""
+# The size the tables of bench/serving.md were measured at: 4 courses a programme, 20
+# enrollments a course.
+SEED = ("--programmes", "60", "--courses", "240", "--users", "100", "--enrollments", "4800", "--no-progress")
 
 GTHREAD_3X4 = {"GUNICORN_WORKER_CLASS": "gthread", "GUNICORN_WORKERS": "3", "GUNICORN_THREADS": "4"}
 # name -> (label, environment overrides)
@@ -155,8 +149,7 @@ def main() -> None:
         pg.psql("CREATE DATABASE brisk")
         base = production_env(pg.url("brisk"), CATALOGUE_CACHE_ENABLED="false", GUNICORN_ACCESSLOG="/dev/null")
         manage(base, "migrate", "--noinput")
-        # Test settings for the seed only: their fast password hasher.
-        manage({**base, "DJANGO_SETTINGS_MODULE": "config.settings.test"}, "shell", "-c", SEED, timeout=600)
+        manage(base, "seed_demo", *SEED, timeout=600)
         servers = {
             name: Gunicorn({**base, **overrides, "DATABASE_URL": pg.url("brisk") + f"?application_name={name}"})
             for name, (_, overrides) in SERVERS.items()

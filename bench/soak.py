@@ -20,11 +20,9 @@ and connections flat (the last minute's against the first's). Writes bench/SOAK.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import random
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -35,18 +33,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.fault.servers import (
+from harness import (
     INSTRUCTOR,
     LEARNER_PASSWORD,
+    ROOT,
     STUDENT,
     Answer,
     Client,
+    Gunicorn,
+    PrivatePostgres,
     PrivateRedis,
+    demo_learners,
     login,
+    manage,
     pg_connection_count,
+    postgres_bin_dir,
+    production_env,
+    report_to,
     worker_rss_kib,
 )
-from tests.liveserver import ROOT, Gunicorn, PrivatePostgres, manage, postgres_bin_dir, production_env
 
 HOME = ROOT / "bench" / "out" / "soak"
 DATABASE = "brisk_soak"
@@ -116,14 +121,7 @@ def start_postgres(size: str) -> PrivatePostgres:
     home = HOME / f"pg-{size}"
     home.mkdir(parents=True, exist_ok=True)
     pg = PrivatePostgres(bin_dir, datadir=home)
-    fresh = not (home / "data" / "PG_VERSION").exists()
-    if fresh:
-        log(f"initdb {home / 'data'}")
-        pg.init()
-    if (home / "data" / "postmaster.pid").exists():  # left by an interrupted run: ours
-        with contextlib.suppress(subprocess.CalledProcessError):
-            pg.stop()
-    pg.start()
+    pg.start()  # initdb the first time; a server left running by an interrupted run is stopped first
     log(f"PostgreSQL on 127.0.0.1:{pg.port}")
     if pg.psql(f"SELECT count(*) FROM pg_database WHERE datname = '{DATABASE}'") == "0":
         pg.psql(f'CREATE DATABASE "{DATABASE}"')
@@ -159,13 +157,9 @@ def prepare_world(port: int, pg: PrivatePostgres) -> World:
         courses += [row["id"] for row in client.get("/courses/?page_size=100").json()["results"]]
         listed = client.get("/programmes/?page_size=100").json()
         programmes = [row["id"] for row in listed["results"]]
-    emails = pg.psql(
-        "SELECT email FROM accounts_user WHERE role = 'student' AND is_active AND email LIKE '%@demo.brisk.local' "
-        # Other learners each run: the cluster is kept, and the last run's learners have
-        # enrolled, completed and reviewed already.
-        f"ORDER BY random() LIMIT {LEARNERS}",
-        DATABASE,
-    ).splitlines()
+    # Other learners each run: the cluster is kept, and the last run's learners have
+    # enrolled, completed and reviewed already.
+    emails = demo_learners(pg, DATABASE, LEARNERS, shuffled=True)
     log(f"logging in {len(emails)} learners")
     tokens = [login(port, email, LEARNER_PASSWORD) for email in emails]
     return World(
@@ -432,11 +426,11 @@ def main(argv: list[str]) -> int:
         if server is not None:
             server.stop()
         redis.destroy()
-        with contextlib.suppress(subprocess.CalledProcessError):
-            pg.stop()
+        pg.stop()
         log("stopped Gunicorn, Redis and PostgreSQL")
 
 
 if __name__ == "__main__":
+    report_to(log)
     os.chdir(ROOT)
     sys.exit(main(sys.argv[1:]))

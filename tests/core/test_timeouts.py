@@ -2,7 +2,7 @@
 too long ends as a JSON 503, not a 500 and not a killed worker.
 
 The real-server tests run Gunicorn (gunicorn_config.py, production settings) against a
-private PostgreSQL they start, restart and stop themselves (tests/liveserver.py).
+private PostgreSQL they start, restart and stop themselves (harness/).
 """
 
 import importlib.util
@@ -23,7 +23,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from tests.liveserver import Gunicorn, PrivatePostgres, manage, private_postgres, production_env
+from harness import Gunicorn, PrivatePostgres, manage, private_postgres, production_env
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 # docs/production.md: the proxy in front of Gunicorn (nginx proxy_read_timeout, a cloud

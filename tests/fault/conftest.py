@@ -12,8 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fault.servers import PrivateRedis, gunicorn_env, prepare_database, private_redis
-from tests.liveserver import PrivatePostgres, private_postgres, production_env
+from harness import (
+    PrivatePostgres,
+    PrivateRedis,
+    gunicorn_env,
+    prepare_database,
+    private_postgres,
+    private_redis,
+    production_env,
+)
 
 TEMPLATE = "brisk_template"
 # Enough rows for every endpoint to answer from real data, small enough to seed in seconds.

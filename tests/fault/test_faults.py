@@ -25,12 +25,14 @@ from typing import Any
 
 import pytest
 
-from tests.fault.servers import (
+from harness import (
     LEARNER_PASSWORD,
     STUDENT,
     Answer,
     Client,
+    Gunicorn,
     Load,
+    PrivatePostgres,
     PrivateRedis,
     demo_learners,
     get_once,
@@ -40,7 +42,6 @@ from tests.fault.servers import (
     summary,
     worker_rss_kib,
 )
-from tests.liveserver import Gunicorn, PrivatePostgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 

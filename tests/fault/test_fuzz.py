@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fault.servers import STAFF, STUDENT, login, running_gunicorn
+from harness import STAFF, STUDENT, login, running_gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault, pytest.mark.fuzz]
 

@@ -28,18 +28,18 @@ from typing import Any
 
 import pytest
 
-from tests.fault.servers import (
+from harness import (
     LEARNER_PASSWORD,
     STAFF,
     Answer,
     Client,
+    PrivatePostgres,
     demo_learners,
     login,
     published_ids,
     running_gunicorn,
     summary,
 )
-from tests.liveserver import PrivatePostgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
