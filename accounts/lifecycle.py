@@ -67,11 +67,10 @@ def refresh_token_rotate(*, raw: str, request: Any = None) -> dict[str, str]:
     if user is None or token_generation(token) != user.token_generation:
         auth_event("token_refresh_refused", request=request, user_id=user_id, reason="revoked")
         raise InvalidToken(REFRESH_REFUSED)
-    with transaction.atomic():
-        if not token.revoke(user_id=user.pk):
-            # Reuse of a rotated token: somebody else may hold the new one.
-            auth_event("token_refresh_refused", request=request, user_id=user.pk, reason="reused")
-            raise InvalidToken(REFRESH_REFUSED)
+    if not token.revoke(user_id=user.pk):  # its own transaction
+        # Reuse of a rotated token: somebody else may hold the new one.
+        auth_event("token_refresh_refused", request=request, user_id=user.pk, reason="reused")
+        raise InvalidToken(REFRESH_REFUSED)
     auth_event("token_refreshed", request=request, user_id=user.pk)
     return token_pair_for(user)
 
@@ -82,8 +81,7 @@ def refresh_token_logout(*, raw: str, request: Any = None) -> None:
     token = _decode_refresh(raw)
     claimed = _token_user_id(token)
     user_id = User.objects.filter(pk=claimed).values_list("pk", flat=True).first() if claimed is not None else None
-    with transaction.atomic():
-        token.revoke(user_id=user_id)
+    token.revoke(user_id=user_id)  # its own transaction
     auth_event("logout", request=request, user_id=user_id)
 
 
