@@ -365,6 +365,10 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"brisk.cache": {"filters": ["once_a_minute"]}},
+    "loggers": {
+        "brisk.cache": {"filters": ["once_a_minute"]},
+        # Its own lines repeat what brisk.auth says in one structured line.
+        "axes": {"level": "WARNING"},
+    },
     # brisk.auth: one line per authentication event (accounts.auth_events).
 }
