@@ -456,7 +456,9 @@ def test_reset_token_expires(api_client: APIClient, learner: User, monkeypatch: 
     "body",
     [
         {"uid": "!!", "token": "x", "new_password": NEW_PASSWORD},
-        {"uid": "OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "token": "abc-def", "new_password": NEW_PASSWORD},
+        {"uid": "OTk5OTk5OTk5OTk5OTk5OTk5OTk5", "token": "abc-def", "new_password": NEW_PASSWORD},  # 10**21
+        {"uid": "LTE", "token": "abc-def", "new_password": NEW_PASSWORD},  # -1
+        {"uid": "_w", "token": "abc-def", "new_password": NEW_PASSWORD},  # not UTF-8
         {"uid": "", "token": "", "new_password": NEW_PASSWORD},
         {"uid": "MQ", "token": 5, "new_password": NEW_PASSWORD},
         {"token": "abc"},
