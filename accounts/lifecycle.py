@@ -109,15 +109,13 @@ def password_reset_request(*, email: str, request: Any = None) -> None:
     """`POST /auth/password-reset/`: e-mail a reset link to an active account with that
     address. The caller is never told whether one exists, and an unknown address does the
     same work as a known one: the same query, the same token hashing and the same message
-    built; only handing the message to the mail thread differs (core.mail: no SMTP in the
-    request), so both answer in the same time."""
+    built and handed to the mail thread, which drops the stand-in's (core.mail: no SMTP in
+    the request), so both answer in the same time."""
     email = normalize_email(email)
     matches = list(User.objects.filter(email__iexact=email, is_active=True)[:2])
     user = matches[0] if len(matches) == 1 and matches[0].has_usable_password() else None
     target = user if user is not None else User(pk=0, email=email, password=_UNUSABLE)
-    message = password_reset_message(target)
-    if user is not None:
-        send_after_commit(message, kind="password_reset")
+    send_after_commit(password_reset_message(target), kind="password_reset", deliver=user is not None)
     auth_event("password_reset_requested", request=request, user_id=user.pk if user else None, email=email)
 
 

@@ -51,29 +51,34 @@ def send_now(message: EmailMessage, *, kind: str) -> bool:
     return True
 
 
-def _send_queued(message: EmailMessage, kind: str) -> None:
+def _send_queued(message: EmailMessage, kind: str, deliver: bool) -> None:
     global _pending
     try:
-        send_now(message, kind=kind)
+        if deliver:
+            send_now(message, kind=kind)
     finally:
         with _executor_lock:
             _pending -= 1
 
 
-def _hand_over(message: EmailMessage, kind: str) -> None:
+def _hand_over(message: EmailMessage, kind: str, deliver: bool) -> None:
     global _pending
     if not settings.EMAIL_SEND_IN_BACKGROUND:
-        send_now(message, kind=kind)
+        if deliver:
+            send_now(message, kind=kind)
         return
     with _executor_lock:
         if _pending >= settings.EMAIL_QUEUE_MAX:
             logger.error("e-mail dropped: %d messages already waiting", _pending, extra={"mail": kind})
             return
         _pending += 1
-    _mail_thread().submit(_send_queued, message, kind)
+    _mail_thread().submit(_send_queued, message, kind, deliver)
 
 
-def send_after_commit(message: EmailMessage, *, kind: str) -> None:
+def send_after_commit(message: EmailMessage, *, kind: str, deliver: bool = True) -> None:
     """Send `message` once the current transaction commits (at once outside one; never if
-    it rolls back), without waiting for the mail server. `kind` names it in the logs."""
-    transaction.on_commit(lambda: _hand_over(message, kind))
+    it rolls back), without waiting for the mail server. `kind` names it in the logs.
+
+    `deliver=False` does all the same but the sending, in the mail thread: for a request
+    that must take the same time whether or not it has anyone to write to."""
+    transaction.on_commit(lambda: _hand_over(message, kind, deliver))
