@@ -157,7 +157,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, request: 
 
 def email_verification_send(*, user: User, request: Any = None) -> bool:
     """E-mail a verification link to the user's address, unless it is verified already.
-    Called after registration (on commit) and by `POST /me/email/verify/resend/`."""
+    For `POST /me/verify-email/` (registration sends the first, accounts.services)."""
     if user.email_verified:
         return False
     send_after_commit(email_verification_message(user), kind="email_verification")
@@ -166,7 +166,7 @@ def email_verification_send(*, user: User, request: Any = None) -> bool:
 
 
 def email_verify(*, token: str, request: Any = None) -> None:
-    """`POST /auth/email/verify/`: mark the address of the link verified. One UPDATE; a link
+    """`POST /auth/verify-email/`: mark the address of the link verified. One UPDATE; a link
     used again for an address already verified is fine (a second query tells that apart
     from a link for an address the account no longer has)."""
     try:

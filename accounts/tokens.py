@@ -73,8 +73,10 @@ class RefreshToken(SimpleRefreshToken):
         # The jti has a row already: revoked before, or listed by simplejwt's own for_user.
         try:
             with transaction.atomic():
-                outstanding = OutstandingToken.objects.get(jti=jti)
-                BlacklistedToken.objects.create(token=outstanding)
+                known = OutstandingToken.objects.filter(jti=jti).first()
+                if known is None:  # the user went away meanwhile: nothing left to use it for
+                    return False
+                BlacklistedToken.objects.create(token=known)
             return True
         except IntegrityError:
             return False
