@@ -1,6 +1,6 @@
 """Users in the admin: e-mail login (no username), role and plan, at 200,000 rows."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
@@ -8,6 +8,7 @@ from django.http import HttpRequest
 
 from core.admin_pagination import EstimatedCountPaginator
 
+from .lifecycle import tokens_revoke_all
 from .models import User
 
 
@@ -59,6 +60,12 @@ class UserAdmin(DjangoUserAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     SEARCH_ID_LIMIT = 1_000
+    actions = ("sign_out_everywhere",)
+
+    @admin.action(description="Sign out everywhere (revoke every token of the selected users)")
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        changed = tokens_revoke_all(users=queryset, request=request, by=f"staff:{request.user.pk}")
+        self.message_user(request, f"Every token of {changed} user(s) revoked.", messages.SUCCESS)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[User], search_term: str

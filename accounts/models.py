@@ -52,6 +52,11 @@ class User(AbstractUser):
     email = models.EmailField("email address", unique=True)
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.STUDENT)
     plan = models.CharField(max_length=8, choices=Plan.choices, default=Plan.FREE)
+    # Carried in every token as `gen` and compared with the row authentication loads anyway
+    # (accounts.authentication): raising it revokes every token of the user at once.
+    # db_default: seed_demo's COPY names its columns and leaves this one out.
+    token_generation = models.PositiveIntegerField(default=0, db_default=0)
+    email_verified_at = models.DateTimeField(null=True, blank=True)
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS: ClassVar[list[str]] = []
@@ -73,6 +78,11 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def email_verified(self) -> bool:
+        """Whether the address was confirmed (a column already loaded: no query)."""
+        return self.email_verified_at is not None
 
     @property
     def name(self) -> str:

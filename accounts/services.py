@@ -6,8 +6,10 @@ from django.db import IntegrityError, transaction
 
 from core.cache_invalidation import USERS, catalogue_changed_on_commit
 from core.errors import raise_for_constraint
+from core.mail import send_after_commit
 from core.services import model_update
 
+from .emails import email_verification_message
 from .models import User
 
 DUPLICATE_EMAIL = "A user with this e-mail address already exists."
@@ -20,8 +22,8 @@ def normalize_email(email: str) -> str:
 
 @transaction.atomic
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
-    """Create a student on the free plan. The password goes through AUTH_PASSWORD_VALIDATORS;
-    an e-mail already used, in any case, is a 400."""
+    """Create a student on the free plan and e-mail them a verification link. The password
+    goes through AUTH_PASSWORD_VALIDATORS; an e-mail already used, in any case, is a 400."""
     email = normalize_email(email)
     user = User(email=email, first_name=first_name, last_name=last_name, role=User.Role.STUDENT, plan=User.Plan.FREE)
     try:
@@ -37,6 +39,8 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
         user.save(force_insert=True)
     except IntegrityError as exc:  # a concurrent registration won the unique index
         raise_for_constraint(exc, {"accounts_user_email_key": ValidationError({"email": [DUPLICATE_EMAIL]})})
+    # The address is confirmed by the link (accounts.lifecycle.email_verify); after commit.
+    send_after_commit(email_verification_message(user), kind="email_verification")
     return user
 
 

@@ -50,11 +50,30 @@ class EmailRateThrottle(_ScopedAuthThrottle):
     """`throttle_scope`'s rate per e-mail in the body, whatever its case or the client IP."""
 
     bucket = "email"
+    field = "email"
 
     def get_cache_key(self, request: Request, view: Any) -> str | None:
         data = request.data
-        email = data.get("email") if isinstance(data, dict) else None
+        email = data.get(self.field) if isinstance(data, dict) else None
         if not isinstance(email, str) or not email.strip():
             return None  # the view answers 400 for a missing e-mail
         digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()
         return self.key_for(digest)
+
+
+class ResetUidRateThrottle(EmailRateThrottle):
+    """Per account for a password reset confirmation: the `uid` of the link names it."""
+
+    bucket = "uid"
+    field = "uid"
+
+
+class UserRateThrottle(_ScopedAuthThrottle):
+    """`throttle_scope`'s rate per signed-in user (password change, verification resend)."""
+
+    bucket = "user"
+
+    def get_cache_key(self, request: Request, view: Any) -> str | None:
+        if not request.user or not request.user.is_authenticated:
+            return None
+        return self.key_for(str(request.user.pk))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from accounts.models import User
+from accounts.permissions import MayEnroll
 from core.idempotency import IDEMPOTENCY_KEY_PARAMETER, idempotent
 from core.permissions import IsStaff
 from core.schema import CONFLICT, FORBIDDEN, ID_PARAMETER, ID_PATTERN
@@ -137,11 +138,14 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     @extend_schema(
         summary="Enrol the caller: 201 the first time, 200 when already enrolled (a cancelled one is reactivated)",
         request=None,
-        responses={201: EnrollmentSerializer, 200: EnrollmentSerializer, 409: CONFLICT},
+        responses={201: EnrollmentSerializer, 200: EnrollmentSerializer, 403: FORBIDDEN, 409: CONFLICT},
         filters=False,
         parameters=[ID_PARAMETER, IDEMPOTENCY_KEY_PARAMETER],
     )
-    @action(detail=True, methods=["post"], filterset_class=None, permission_classes=[permissions.IsAuthenticated])
+    # MayEnroll: a 403 for an unconfirmed e-mail address when UNVERIFIED_USERS_MAY_ENROLL=false.
+    @action(
+        detail=True, methods=["post"], filterset_class=None, permission_classes=[permissions.IsAuthenticated, MayEnroll]
+    )
     @idempotent
     def enroll(self, request: Request, pk: str) -> Response:
         enrollment, created = enrollment_create(user=cast(User, request.user), course=self.get_object())

@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Revoked refresh tokens, in PostgreSQL so every instance refuses them (accounts.tokens).
+    "rest_framework_simplejwt.token_blacklist",
+    # Failed /admin/ logins: lockout per IP and per account (accounts.admin_lockout).
+    "axes",
     "core",
     "accounts",
     "courses",
@@ -62,6 +66,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns an admin login refused by django-axes into its lockout answer (429).
+    "axes.middleware.AxesMiddleware",
     # Last: it sees the exceptions views raise (a database or Redis outage -> 503 JSON).
     "core.middleware.ServiceUnavailableMiddleware",
 ]
@@ -209,8 +215,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Log in by e-mail, whatever its case (accounts.backends).
-AUTHENTICATION_BACKENDS = ["accounts.backends.EmailBackend"]
+# Log in by e-mail, whatever its case (accounts.backends). django-axes' backend goes first:
+# it refuses an admin login while that IP or account is locked out.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "accounts.backends.EmailBackend"]
 
 # JWT only for the API: no sessions, and nothing written on a read (no last_login).
 SIMPLE_JWT = {
@@ -220,7 +227,55 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "UPDATE_LAST_LOGIN": False,
+    # Each refresh answers a new refresh token and revokes the one used (accounts.tokens).
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
+
+# --- Account lifecycle (accounts.lifecycle) --------------------------------------------
+# The frontend's pages that e-mailed links open; {uid}, {token} are filled in.
+FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+PASSWORD_RESET_URL = env("PASSWORD_RESET_URL", default=FRONTEND_URL + "/reset-password?uid={uid}&token={token}")
+EMAIL_VERIFICATION_URL = env("EMAIL_VERIFICATION_URL", default=FRONTEND_URL + "/verify-email?token={token}")
+# A password reset link works once, for this long (Django's PasswordResetTokenGenerator).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT_SECONDS", default=60 * 60)
+EMAIL_VERIFICATION_MAX_AGE = env.int("EMAIL_VERIFICATION_MAX_AGE_SECONDS", default=7 * 24 * 60 * 60)
+# Whether a user who has not confirmed their e-mail address may enroll.
+UNVERIFIED_USERS_MAY_ENROLL = env.bool("UNVERIFIED_USERS_MAY_ENROLL", default=True)
+
+# --- Admin login lockout (django-axes; accounts.admin_lockout) -----------------------------
+# /admin/ only (the API has its throttles): after AXES_FAILURE_LIMIT failed logins from one
+# IP, or for one account, that IP or account is refused for ADMIN_LOCKOUT_MINUTES.
+AXES_ONLY_ADMIN_SITE = True
+AXES_HANDLER = "accounts.admin_lockout.AdminLoginHandler"
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "accounts.admin_lockout.login_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.admin_lockout.client_ip"
+AXES_COOLOFF_MESSAGE = (
+    "Too many failed logins from this address or for this account: logging in is locked for a while. "
+    "Staff can unlock it (Axes > Access attempts, or `manage.py axes_reset_username`)."
+)
+AXES_VERBOSE = False  # accounts.auth_events logs the lockout as one structured line
+
+# --- E-mail ---------------------------------------------------------------------------------
+# EMAIL_URL (django-environ): smtp+tls://user:password@smtp.example.com:587 in production;
+# the console locally. Sent after the transaction commits, from a background thread of the
+# web process (core.mail), each send bounded by EMAIL_TIMEOUT.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Brisk <no-reply@brisk.local>")
+EMAIL_SEND_IN_BACKGROUND = env.bool("EMAIL_SEND_IN_BACKGROUND", default=True)
+EMAIL_QUEUE_MAX = env.int("EMAIL_QUEUE_MAX", default=100)
 
 # `Idempotency-Key` answers are kept at least this long (core.idempotency).
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
@@ -250,7 +305,8 @@ CORS_EXPOSE_HEADERS = ["ETag", "Retry-After", "X-Request-ID"]
 # --- API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        # simplejwt's, plus the per-user token generation (accounts.authentication).
+        "accounts.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
     "DEFAULT_PAGINATION_CLASS": "core.pagination.PageNumberPagination",
@@ -269,6 +325,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth_token": env("THROTTLE_AUTH_TOKEN", default="10/minute"),
         "auth_register": env("THROTTLE_AUTH_REGISTER", default="10/minute"),
+        "auth_password_reset": env("THROTTLE_AUTH_PASSWORD_RESET", default="10/hour"),
+        "auth_password_reset_confirm": env("THROTTLE_AUTH_PASSWORD_RESET_CONFIRM", default="10/minute"),
+        "auth_password_change": env("THROTTLE_AUTH_PASSWORD_CHANGE", default="10/minute"),
+        "auth_email_verify": env("THROTTLE_AUTH_EMAIL_VERIFY", default="10/minute"),
+        "auth_email_verify_resend": env("THROTTLE_AUTH_EMAIL_VERIFY_RESEND", default="5/hour"),
     },
     # Proxies in front of the app that append to X-Forwarded-For. 0: the client IP is
     # REMOTE_ADDR and X-Forwarded-For is ignored; N: the N-th address from the right.
@@ -308,5 +369,10 @@ LOGGING: dict[str, Any] = {
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"brisk.cache": {"filters": ["once_a_minute"]}},
+    "loggers": {
+        "brisk.cache": {"filters": ["once_a_minute"]},
+        # Its own lines repeat what brisk.auth says in one structured line.
+        "axes": {"level": "WARNING"},
+    },
+    # brisk.auth: one line per authentication event (accounts.auth_events).
 }

@@ -16,6 +16,12 @@ if SECRET_KEY.startswith("django-insecure") or len(SECRET_KEY) < 50:
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 
+# --- E-mail -----------------------------------------------------------------------------
+# Password reset and verification links are secrets: without EMAIL_URL they are dropped
+# (and each drop logged by core.mail), never printed to the console log.
+if not env("EMAIL_URL", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+
 # --- HTTPS ------------------------------------------------------------------------------
 # TLS ends at the proxy. It must set X-Forwarded-Proto (overwriting any the client sent);
 # Django then knows which requests came over HTTPS. SECURE_PROXY_SSL_HEADER=false when

@@ -39,6 +39,7 @@ def test_me_shape_and_enrollment_count(client_of: APIClient, learner: Any) -> No
         "role": "student",
         "plan": "free",
         "enrollment_count": 3,  # active and completed, as a course counts them
+        "email_verified": False,
         "date_joined": body["date_joined"],
     }
     assert body["date_joined"].endswith(("Z", "+00:00"))

@@ -60,7 +60,18 @@ def test_register_creates_a_student_and_never_returns_the_password(api_client: A
     )
     assert response.status_code == 201, response.content
     body = response.json()
-    assert set(body) == {"id", "email", "first_name", "last_name", "role", "plan", "enrollment_count", "date_joined"}
+    assert set(body) == {
+        "id",
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "plan",
+        "enrollment_count",
+        "email_verified",
+        "date_joined",
+    }
+    assert body["email_verified"] is False
     assert body["email"] == "ada@example.com"
     assert (body["role"], body["plan"], body["enrollment_count"]) == ("student", "free", 0)
     assert STRONG not in response.content.decode()
@@ -143,7 +154,8 @@ def test_token_pair_and_refresh(api_client: APIClient) -> None:
 
     refreshed = api_client.post(REFRESH_URL, {"refresh": tokens["refresh"]})
     assert refreshed.status_code == 200
-    assert set(refreshed.json()) == {"access"}
+    # Rotation: a new refresh token too (the one sent is now revoked; tests/accounts/test_lifecycle.py).
+    assert set(refreshed.json()) == {"access", "refresh"}
     me = bearer(APIClient(), refreshed.json()["access"]).get("/me/")
     assert me.status_code == 200
     assert me.json()["id"] == user.pk

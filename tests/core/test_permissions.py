@@ -12,9 +12,12 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.tokens import default_token_generator
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken
 
+from accounts.emails import email_verification_token, password_reset_uid
+from accounts.tokens import RefreshToken
 from courses.models import Enrollment
 from tests.factories import (
     CategoryFactory,
@@ -151,8 +154,64 @@ CASES: dict[str, Case] = {
     "token-wrong": Case(
         "post", lambda w: "/auth/token/", lambda w, a: {"email": w.bystander.email, "password": "nope"}, everyone(401)
     ),
+    "token-refresh": Case(
+        "post",
+        lambda w: "/auth/token/refresh/",
+        lambda w, a: {"refresh": str(RefreshToken.for_user(w.bystander))},
+        everyone(200),
+    ),
+    "token-refresh-garbage": Case(
+        "post", lambda w: "/auth/token/refresh/", lambda w, a: {"refresh": "not-a-token"}, everyone(401)
+    ),
+    # Whoever holds a refresh token may revoke it; the Authorization header is not read.
+    "logout": Case(
+        "post",
+        lambda w: "/auth/logout/",
+        lambda w, a: {"refresh": str(RefreshToken.for_user(w.bystander))},
+        everyone(204),
+    ),
+    "logout-garbage": Case("post", lambda w: "/auth/logout/", lambda w, a: {"refresh": "not-a-token"}, everyone(401)),
+    "password-reset": Case(
+        "post", lambda w: "/auth/password-reset/", lambda w, a: {"email": w.bystander.email}, everyone(202)
+    ),
+    "password-reset-confirm": Case(
+        "post",
+        lambda w: "/auth/password-reset/confirm/",
+        lambda w, a: {
+            "uid": password_reset_uid(w.bystander),
+            "token": default_token_generator.make_token(w.bystander),
+            "new_password": "Xq7!long-pass",
+        },
+        everyone(204),
+    ),
+    "password-reset-confirm-bad-token": Case(
+        "post",
+        lambda w: "/auth/password-reset/confirm/",
+        lambda w, a: {"uid": password_reset_uid(w.bystander), "token": "bad-token", "new_password": "Xq7!long-pass"},
+        everyone(400),
+    ),
+    "verify-email": Case(
+        "post",
+        lambda w: "/auth/verify-email/",
+        lambda w, a: {"token": email_verification_token(w.bystander)},
+        everyone(200),
+    ),
+    "verify-email-bad-token": Case("post", lambda w: "/auth/verify-email/", lambda w, a: {"token": "x"}, everyone(400)),
     "me-get": Case("get", lambda w: "/me/", None, signed_in(200)),
     "me-patch": Case("patch", lambda w: "/me/", lambda w, a: {"first_name": "New"}, signed_in(200)),
+    "me-password": Case(
+        "post",
+        lambda w: "/me/password/",
+        lambda w, a: {"current_password": "password-123", "new_password": "Xq7!long-pass"},
+        signed_in(200),
+    ),
+    "me-password-wrong": Case(
+        "post",
+        lambda w: "/me/password/",
+        lambda w, a: {"current_password": "nope", "new_password": "Xq7!long-pass"},
+        signed_in(400),
+    ),
+    "me-verify-email": Case("post", lambda w: "/me/verify-email/", None, signed_in(202)),
     # Programmes
     "programme-list": Case("get", lambda w: "/programmes/", None, everyone(200)),
     "programme-detail": Case("get", lambda w: f"/programmes/{w.programme.pk}/", None, everyone(200)),

@@ -82,10 +82,15 @@ def test_contract_fuzzing_as_every_role(live_env: dict[str, str], tmp_path: Path
         **live_env,
         # Tokens outlive the longest `make fuzz` run.
         "JWT_ACCESS_MINUTES": "240",
-        # The fuzzer's POSTs to /auth/token/ and /auth/register/ should reach the views,
+        # The fuzzer's POSTs to the throttled auth endpoints should reach the views,
         # not the login throttle (tested in tests/accounts/test_auth.py).
         "THROTTLE_AUTH_TOKEN": "100000/minute",
         "THROTTLE_AUTH_REGISTER": "100000/minute",
+        "THROTTLE_AUTH_PASSWORD_RESET": "100000/minute",
+        "THROTTLE_AUTH_PASSWORD_RESET_CONFIRM": "100000/minute",
+        "THROTTLE_AUTH_PASSWORD_CHANGE": "100000/minute",
+        "THROTTLE_AUTH_EMAIL_VERIFY": "100000/minute",
+        "THROTTLE_AUTH_EMAIL_VERIFY_RESEND": "100000/minute",
     }
     with running_gunicorn(env) as server:
         tokens = {"anonymous": None, "student": login(server.port, *STUDENT), "staff": login(server.port, *STAFF)}
