@@ -343,11 +343,14 @@ def run_shown(command: Sequence[str], *, env: Mapping[str, str], timeout: float 
 
 
 def which_or_install(program: str, package: str) -> str:
-    """The path of `program`, installed from Debian's packages when missing."""
+    """The path of `program`. When it is missing: installed from Debian's packages if this
+    runs as root (saying so first), else a RuntimeError naming the package to install."""
     found = shutil.which(program)
     if found:
         return found
-    log(f"{program} is missing: apt-get install -y {package}")
+    if os.geteuid() != 0:
+        raise RuntimeError(f"{program} is missing: install it first (sudo apt-get install {package})")
+    log(f"{program} is missing: installing Debian's {package} package (apt-get install -y {package})")
     if subprocess.run(["apt-get", "install", "-y", "-q", package], check=False).returncode != 0:
         subprocess.run(["apt-get", "update", "-q"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-q", package], check=True)
