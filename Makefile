@@ -57,12 +57,12 @@ seed-large: install ## Reset the database to the large demo set (2M enrollments)
 	$(PY) manage.py seed_demo --size large --reset
 
 # Load and scale benchmarks against reference apps: writes bench/RESULTS.md and
-# bench/scale.png (about 15 minutes; the first run also seeds its own PostgreSQL in
-# bench/out/). Needs PostgreSQL's server binaries, redis-server and wrk: when wrk or
+# bench/scale.png (about 8 minutes, as bench/RESULTS.md records; the first run also seeds
+# the large set into its own PostgreSQL in bench/out/, 1-3 minutes more). Needs PostgreSQL's server binaries, redis-server and wrk: when wrk or
 # redis-server is missing and this runs as root, it installs them with apt-get (and says
 # so); otherwise it stops and names the package to install.
 # A piece of it: .venv/bin/python -m bench.run --only warm,ref_redis --duration 5
-bench: install-dev ## Load and scale benchmarks (about 15 min; may apt-get install wrk, see README)
+bench: install-dev ## Load and scale benchmarks (about 8 min; may apt-get install wrk, see README)
 	$(PY) -m pip install --quiet -r bench/requirements-bench.txt
 	$(PY) -m bench.run $(BENCH_ARGS)
 
