@@ -76,3 +76,24 @@ if os.environ.get("GUNICORN_CONTROL_SOCKET"):
     control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
 else:
     control_socket_disable = True
+
+# Warm-up (config/warmup.py): the URL resolver, every serializer's fields and the OpenAPI
+# schema are built in the master before it forks, so every worker, restarts included,
+# inherits them; each worker then opens its database connection per thread before it
+# serves. The first request of a new worker then costs what later ones do (measured:
+# bench/first_request.py). GUNICORN_WARMUP=false turns it off.
+warmup = _bool("GUNICORN_WARMUP", True)
+
+
+def when_ready(server: object) -> None:
+    if warmup and preload_app:
+        from config.warmup import warm_process
+
+        server.log.info("warm-up in the master (ms): %s", warm_process())  # type: ignore[attr-defined]
+
+
+def post_worker_init(worker: object) -> None:
+    if warmup:
+        from config.warmup import warm_worker
+
+        worker.log.info("warm-up of worker %s (ms): %s", worker.pid, warm_worker(worker))  # type: ignore[attr-defined]

@@ -35,4 +35,5 @@ class IdempotencyKey(models.Model):
         indexes = [models.Index(fields=["created_at"], name="idempotencykey_created_idx")]
 
     def __str__(self) -> str:
-        return f"idempotency key {self.key!r} ({self.status_code})"
+        answer = self.status_code if self.status_code is not None else "no answer yet"
+        return f"Idempotency-Key {self.key!r}: {answer}"

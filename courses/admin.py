@@ -118,6 +118,11 @@ class UserOrCourseSearchAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "course__title")
     search_help_text = "Part of the learner's e-mail or of the course title."
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        # The change, history and delete pages show str(row), which names the user and
+        # the course: selected with the row, not one query each.
+        return super().get_queryset(request).select_related("user", "course")
+
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> tuple[QuerySet[Any], bool]:

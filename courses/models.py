@@ -122,7 +122,8 @@ class Enrollment(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"enrollment {self.pk} ({self.status})"
+        # Reads the user and the course: lists that show it select them (admin).
+        return f"{self.user.email} — {self.course.title} ({self.get_status_display().lower()})"
 
 
 class Review(models.Model):
@@ -145,7 +146,8 @@ class Review(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"review {self.pk} ({self.rating})"
+        # Reads the user and the course: lists that show it select them (admin).
+        return f"{self.rating}/5 by {self.user.email} — {self.course.title}"
 
 
 # Programmes sit above courses and declare the relation (Programme.courses, through

@@ -4,6 +4,7 @@ the Debian package of a missing program."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -56,10 +57,13 @@ def tail(path: Path, lines: int = 30) -> str:
 
 def which_or_install(program: str, package: str, why: str) -> str:
     """The path of `program`; when it is missing, says which Debian package it installs and
-    why, then installs it with apt-get (as root; `apt-get update` first if needed)."""
+    why, then installs it with apt-get (as root; `apt-get update` first if needed). Not
+    root: a RuntimeError naming the package to install."""
     found = shutil.which(program)
     if found:
         return found
+    if os.geteuid() != 0:
+        raise RuntimeError(f"{program} is missing, and {why}: install it first (sudo apt-get install {package})")
     print(f"{program} is missing, and {why}: installing the Debian package {package} (apt-get install -y {package})")
     command = ["apt-get", "install", "-y", "-q", package]
     if subprocess.run(command, check=False).returncode != 0:

@@ -28,7 +28,8 @@ class ProgrammeCourseInline(admin.TabularInline):
     verbose_name_plural = "courses, in order"
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ProgrammeCourse]:
-        return super().get_queryset(request).select_related("course")
+        # The programme too: each row is labelled with str(link), which names both.
+        return super().get_queryset(request).select_related("programme", "course")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False  # new courses come through ProgrammeCourseAddInline
@@ -103,3 +104,7 @@ class ProgrammeCourseAdmin(admin.ModelAdmin):
     ordering = ("programme_id", "position", "id")
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[ProgrammeCourse]:
+        # The change, history and delete pages show str(link), which names both.
+        return super().get_queryset(request).select_related("programme", "course")

@@ -57,4 +57,5 @@ class ProgrammeCourse(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.programme_id}#{self.position}: {self.course_id}"
+        # Reads the programme and the course: lists that show it select them (admin).
+        return f"{self.programme.title} — #{self.position}: {self.course.title}"

@@ -39,6 +39,9 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
     # Failed /admin/ logins: lockout per IP and per account (accounts.admin_lockout).
     "axes",
+    # Swagger UI and ReDoc, pinned and served with the static files (no CDN): /docs/ and
+    # /redoc/ work offline and under a strict CSP.
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
     "courses",
@@ -286,7 +289,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes and WhiteNoise serves from in production (the admin's files,
+# Swagger UI and ReDoc).
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 
 # --- Operations -----------------------------------------------------------------------
 # `Server-Timing: db;dur=..;desc="N queries", total;dur=..` on every response.
@@ -342,6 +347,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # From drf-spectacular-sidecar (requirements.txt pins the version), not a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # No badge fetched from validator.swagger.io.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 LOGGING: dict[str, Any] = {

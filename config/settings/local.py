@@ -19,3 +19,9 @@ if DEBUG and env.bool("DEBUG_TOOLBAR", default=True) and find_spec("debug_toolba
     _after = MIDDLEWARE.index("core.health.HealthCheckMiddleware") + 1
     MIDDLEWARE = [*MIDDLEWARE[:_after], "debug_toolbar.middleware.DebugToolbarMiddleware", *MIDDLEWARE[_after:]]
     INTERNAL_IPS = ["127.0.0.1", "::1"]
+    # Collapsed by default, and off the admin's pages unless asked for (config.local_toolbar).
+    DEBUG_TOOLBAR_ON_ADMIN = env.bool("DEBUG_TOOLBAR_ON_ADMIN", default=False)
+    DEBUG_TOOLBAR_CONFIG = {
+        "SHOW_COLLAPSED": True,
+        "SHOW_TOOLBAR_CALLBACK": "config.local_toolbar.show_toolbar",
+    }

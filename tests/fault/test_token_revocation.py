@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.fault.servers import STUDENT, Client, running_gunicorn
+from harness import STUDENT, Client, running_gunicorn
 
 pytestmark = [pytest.mark.postgres, pytest.mark.fault]
 
