@@ -43,7 +43,7 @@ superuser: install ## Create an admin user (asks for e-mail and password)
 test: install-dev ## Run the test suite (one file: make test ARGS=tests/core/test_health.py)
 	$(VENV)/bin/pytest $(ARGS)
 
-lint: install-dev ## ruff and mypy, as CI runs them
+lint: install-dev ## ruff, mypy and the layers contract (lint-imports), as CI runs them
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
