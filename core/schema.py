@@ -18,18 +18,29 @@ that the schema does not list):
 
 Filters (django-filter) are marked `allowEmptyValue`: an empty one is no filter.
 
+Request fields say exactly what the server accepts, so that every schema-valid request is
+accepted unless it breaks a rule that needs the database (an unknown id, a slug or e-mail
+already taken, a password too common or too like the e-mail; tests/fault/fuzz_hooks.py):
+a list that may not be empty has `minItems: 1`; a decimal has a pattern with its digits
+(drf-spectacular's lets `""` through); a new password (`NewPasswordField`) has the
+`minLength`, the pattern and the description of AUTH_PASSWORD_VALIDATORS.
+
 It also marks the authentication of public reads optional (`security: [{jwtAuth: []}, {}]`)
 for permission classes that let anonymous callers read (`allows_anonymous_reads`), as
 drf-spectacular already does for DRF's own `AllowAny` and `IsAuthenticatedOrReadOnly`.
 """
 
+from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import password_validation
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 from rest_framework_simplejwt.views import TokenViewBase
+
+from core.serializers import NewPasswordField
 
 ERROR_DETAIL_REF = {"$ref": "#/components/schemas/ErrorDetail"}
 VALIDATION_ERROR_REF = {"$ref": "#/components/schemas/ValidationError"}
@@ -77,6 +88,32 @@ UNAVAILABLE = OpenApiResponse(
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def decimal_pattern(max_digits: int | None, decimal_places: int | None, *, negative: bool) -> str:
+    """The decimal strings a DecimalField with these limits reads: at most max_digits -
+    decimal_places whole digits, at most decimal_places after the point, at least one
+    digit, a sign only where negative values are valid."""
+    places = decimal_places if decimal_places is not None else 30
+    whole = f"{{1,{max(1, max_digits - places)}}}" if max_digits is not None else "+"
+    fraction = rf"(?:\.\d{{0,{places}}})?" if places else ""
+    alone = rf"|\.\d{{1,{places}}}" if places else ""
+    return f"^{'-?' if negative else ''}(?:\\d{whole}{fraction}{alone})$"
+
+
+def password_rules() -> dict[str, Any]:
+    """What AUTH_PASSWORD_VALIDATORS require, as far as a schema can say it: the minimum
+    length, not entirely numeric (a non-digit somewhere), and every rule in words."""
+    rules: dict[str, Any] = {}
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            rules["minLength"] = max(rules.get("minLength", 1), validator.min_length)
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            rules["pattern"] = r"\D"
+    texts = password_validation.password_validators_help_texts()
+    if texts:
+        rules["description"] = " ".join(texts)
+    return rules
+
+
 class AutoSchema(openapi.AutoSchema):
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
@@ -96,6 +133,24 @@ class AutoSchema(openapi.AutoSchema):
                 operation["responses"][code] = self._get_response_for_code(response, code)
         operation["responses"] = dict(sorted(operation["responses"].items()))
         return operation
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request":
+            return schema
+        if isinstance(field, serializers.ListField) and not field.allow_empty:
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        elif isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            min_value = field.min_value
+            negative = min_value is None or Decimal(min_value) < 0
+            schema["pattern"] = decimal_pattern(field.max_digits, field.decimal_places, negative=negative)
+        elif isinstance(field, NewPasswordField):
+            rules = password_rules()
+            schema["minLength"] = max(schema.get("minLength", 0), rules.get("minLength", 0))
+            for key in ("pattern", "description"):
+                if key in rules:
+                    schema[key] = rules[key]
+        return schema
 
     def _mark_empty_filters_allowed(self, operation: dict[str, Any]) -> None:
         """django-filter reads `?category=` as no filter at all (as an HTML form sends an

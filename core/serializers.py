@@ -15,6 +15,19 @@ NOT_A_STRING = "Not a valid string: send a JSON string."
 NOT_A_BOOLEAN = "Must be a JSON boolean: true or false."
 
 
+class NewPasswordField(serializers.CharField):
+    """A password being chosen. The rules are AUTH_PASSWORD_VALIDATORS, applied by the
+    service that sets it; the schema states them (core.schema: minLength, pattern, the
+    rules in words), so a client knows in advance which passwords are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+
 class StrictInputSerializer(serializers.Serializer[T]):
     """Text and boolean fields take the JSON type the schema states, and nothing else.
 
