@@ -23,7 +23,9 @@ accepted unless it breaks a rule that needs the database (an unknown id, a slug 
 already taken, a password too common or too like the e-mail; tests/fault/fuzz_hooks.py):
 a list that may not be empty has `minItems: 1`; a decimal has a pattern with its digits
 (drf-spectacular's lets `""` through); a new password (`NewPasswordField`) has the
-`minLength`, the pattern and the description of AUTH_PASSWORD_VALIDATORS.
+`minLength`, the pattern and the description of AUTH_PASSWORD_VALIDATORS; other text has
+a pattern without NUL characters (DRF refuses them) and, where a blank text is refused,
+with a character that is not whitespace (DRF trims it).
 
 It also marks the authentication of public reads optional (`security: [{jwtAuth: []}, {}]`)
 for permission classes that let anonymous callers read (`allows_anonymous_reads`), as
@@ -34,6 +36,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import password_validation
+from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiResponse
@@ -99,6 +102,15 @@ def decimal_pattern(max_digits: int | None, decimal_places: int | None, *, negat
     return f"^{'-?' if negative else ''}(?:\\d{whole}{fraction}{alone})$"
 
 
+# DRF's CharField refuses a NUL character anywhere, and, when it trims whitespace and may
+# not be blank, a text of whitespace only.
+# (`+`: drf-spectacular offers a blank text as a `oneOf` alternative to a pattern.)
+NO_NUL_PATTERN = r"^[^\x00]+$"
+NOT_BLANK_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
+# Not entirely numeric: a character that is neither NUL nor a digit.
+NOT_NUMERIC_PATTERN = r"^[^\x00]*[^\x00\d][^\x00]*$"
+
+
 def password_rules() -> dict[str, Any]:
     """What AUTH_PASSWORD_VALIDATORS require, as far as a schema can say it: the minimum
     length, not entirely numeric (a non-digit somewhere), and every rule in words."""
@@ -107,7 +119,7 @@ def password_rules() -> dict[str, Any]:
         if isinstance(validator, password_validation.MinimumLengthValidator):
             rules["minLength"] = max(rules.get("minLength", 1), validator.min_length)
         elif isinstance(validator, password_validation.NumericPasswordValidator):
-            rules["pattern"] = r"\D"
+            rules["pattern"] = NOT_NUMERIC_PATTERN
     texts = password_validation.password_validators_help_texts()
     if texts:
         rules["description"] = " ".join(texts)
@@ -147,9 +159,16 @@ class AutoSchema(openapi.AutoSchema):
         elif isinstance(field, NewPasswordField):
             rules = password_rules()
             schema["minLength"] = max(schema.get("minLength", 0), rules.get("minLength", 0))
-            for key in ("pattern", "description"):
-                if key in rules:
-                    schema[key] = rules[key]
+            schema["pattern"] = rules.get("pattern", NO_NUL_PATTERN)
+            if "description" in rules:
+                schema["description"] = rules["description"]
+        elif (
+            isinstance(field, serializers.CharField)
+            and not {"pattern", "format", "enum"} & set(schema)
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
+        ):
+            blank_refused = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
         return schema
 
     def _mark_empty_filters_allowed(self, operation: dict[str, Any]) -> None:

@@ -403,10 +403,12 @@ def test_the_new_password_states_the_validators_rules(openapi: dict[str, Any]) -
     pattern = re.compile(password["pattern"])  # JSON Schema patterns search, not match
     assert pattern.search("12345678a") and pattern.search("correct horse")
     assert not pattern.search("12345678")
+    assert not pattern.search("abcdefgh\x00")  # DRF refuses NUL characters
     for rule in ("at least 8 characters", "commonly used", "entirely numeric", "too similar"):
         assert rule in password["description"], rule
-    # Logging in takes any password: a wrong one is a 401, not a 400.
-    assert "pattern" not in request_schema(openapi, "TokenObtainRequest")["password"]
+    # Logging in takes any password but a blank one: a wrong one is a 401, not a 400.
+    login = request_schema(openapi, "TokenObtainRequest")["password"]
+    assert login["minLength"] == 1 and login["pattern"] != password["pattern"]
 
 
 def test_the_declared_password_rules_are_the_servers(api_client: APIClient) -> None:
@@ -418,6 +420,7 @@ def test_the_declared_password_rules_are_the_servers(api_client: APIClient) -> N
 
     assert register("1234567") == 400  # minLength
     assert register("83749261") == 400  # pattern: entirely numeric
+    assert register("zq8-vt4m\x00") == 400  # pattern: no NUL
     assert register("zq8-vt4m") == 201
 
 
@@ -472,3 +475,25 @@ def test_a_reused_idempotency_key_is_declared_as_422(openapi: dict[str, Any]) ->
         assert ("422" in spec["responses"]) == takes_key, operation_id
         if takes_key:
             assert "Idempotency-Key" in spec["responses"]["422"]["description"], operation_id
+
+
+def test_text_states_that_nul_and_whitespace_only_are_refused(api_client: APIClient, openapi: dict[str, Any]) -> None:
+    fields = request_schema(openapi, "PatchedProgrammeWriteRequest")
+    title, summary = re.compile(fields["title"]["pattern"]), re.compile(fields["summary"]["oneOf"][0]["pattern"])
+    assert title.search("A title") and not title.search("   ") and not title.search("a\x00")
+    assert summary.search("   ") and not summary.search("a\x00")
+    assert fields["summary"]["oneOf"][1] == {"type": "string", "maxLength": 0}  # blank allowed
+    assert fields["slug"]["pattern"] == "^[-a-zA-Z0-9_]+$"  # a field's own pattern is kept
+    assert "pattern" not in request_schema(openapi, "RegisterRequest")["email"]  # its format says it
+    programme = ProgrammeFactory()
+    api_client.force_authenticate(StaffFactory())
+    for name, value in [
+        ("title", "A title"),
+        ("title", "   "),
+        ("title", "a\x00"),
+        ("summary", "  "),
+        ("summary", "a\x00"),
+    ]:
+        status = api_client.patch(f"/programmes/{programme.pk}/", {name: value}, format="json").status_code
+        pattern = title if name == "title" else summary
+        assert status == (200 if pattern.search(value) else 400), (name, value, status)
