@@ -27,7 +27,7 @@ a direct caller from METRICS_ALLOWED_IPS (default: loopback only). A request tha
 through a proxy (it carries X-Forwarded-For, Forwarded or X-Real-IP) is never let in by
 address: behind a proxy on the same host every caller would look like 127.0.0.1.
 
-Kept out of Django imports at module level: Gunicorn's master imports it in `child_exit`.
+Gunicorn's master imports it in `child_exit`: nothing here reads settings at import.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+
+from core.catalogue_cache import match_route
 
 MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
 METRICS_PATH = "/metrics"
@@ -146,12 +148,18 @@ def open_connections() -> int:
 
 def route_name(request: HttpRequest) -> str:
     """The URL pattern's name (`course-detail`, `admin:index`), never the raw path. A page the
-    catalogue cache answered has not been resolved yet: resolved here (a few microseconds)."""
+    catalogue cache answered was never resolved: its catalogue route names it; any other
+    unresolved path is resolved here."""
     match = getattr(request, "resolver_match", None)
     if match is None:
         fixed = FIXED_ROUTES.get(request.path_info.rstrip("/") or request.path_info)
         if fixed is not None:
             return fixed
+        # The catalogue cache's own routes bear the URL patterns' names (tested), and
+        # matching them costs a fraction of resolving.
+        catalogue = match_route(request.path_info)
+        if catalogue is not None:
+            return catalogue.name
         if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
             return "static"
         try:
@@ -176,7 +184,20 @@ def record(request: HttpRequest, response: HttpResponse, seconds: float) -> None
         CATALOGUE_CACHE.labels(route, cache_result).inc()
     if status == 429:
         THROTTLED.labels(route, method).inc()
-    DB_CONNECTIONS.set(open_connections())
+    update_connection_gauge()
+
+
+_gauge_updated = 0.0
+
+
+def update_connection_gauge(*, every: float = 1.0) -> None:
+    """At most once a second per process: counting connections costs more than the rest
+    of `record` together, and a gauge is read every scrape interval (15 s or more)."""
+    global _gauge_updated
+    now = time.monotonic()
+    if now - _gauge_updated >= every:
+        _gauge_updated = now
+        DB_CONNECTIONS.set(open_connections())
 
 
 # --- Redis errors --------------------------------------------------------------------------
@@ -230,7 +251,7 @@ def staff_token(request: HttpRequest) -> bool | None:
 
 
 def render_metrics() -> bytes:
-    DB_CONNECTIONS.set(open_connections())
+    update_connection_gauge(every=0)
     if os.environ.get(MULTIPROC_DIR_ENV):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]

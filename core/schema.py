@@ -103,12 +103,16 @@ def decimal_pattern(max_digits: int | None, decimal_places: int | None, *, negat
 
 
 # DRF's CharField refuses a NUL character anywhere, and, when it trims whitespace and may
-# not be blank, a text of whitespace only.
-# (`+`: drf-spectacular offers a blank text as a `oneOf` alternative to a pattern.)
-NO_NUL_PATTERN = r"^[^\x00]+$"
-NOT_BLANK_PATTERN = r"^[^\x00]*[^\x00\s][^\x00]*$"
-# Not entirely numeric: a character that is neither NUL nor a digit.
-NOT_NUMERIC_PATTERN = r"^[^\x00]*[^\x00\d][^\x00]*$"
+# not be blank, a text of whitespace only. Bounded by the field's length where it has one,
+# so that a generator drawing from the pattern rarely draws a text too long for it.
+def text_pattern(max_length: int | None, *, blank_refused: bool, numeric_refused: bool = False) -> str:
+    most = f"{{0,{max_length}}}" if max_length else "*"
+    if numeric_refused:  # a character that is neither NUL nor a digit
+        return f"^[^\\x00]{most}[^\\x00\\d][^\\x00]{most}$"
+    if blank_refused:  # a character that is neither NUL nor whitespace
+        return f"^\\s{most}[^\\x00\\s][^\\x00]{most}$"
+    # (at least one character: drf-spectacular offers a blank text as a `oneOf` alternative)
+    return f"^[^\\x00]{{1,{max_length}}}$" if max_length else "^[^\\x00]+$"
 
 
 def password_rules() -> dict[str, Any]:
@@ -119,7 +123,7 @@ def password_rules() -> dict[str, Any]:
         if isinstance(validator, password_validation.MinimumLengthValidator):
             rules["minLength"] = max(rules.get("minLength", 1), validator.min_length)
         elif isinstance(validator, password_validation.NumericPasswordValidator):
-            rules["pattern"] = NOT_NUMERIC_PATTERN
+            rules["numeric_refused"] = True
     texts = password_validation.password_validators_help_texts()
     if texts:
         rules["description"] = " ".join(texts)
@@ -159,7 +163,9 @@ class AutoSchema(openapi.AutoSchema):
         elif isinstance(field, NewPasswordField):
             rules = password_rules()
             schema["minLength"] = max(schema.get("minLength", 0), rules.get("minLength", 0))
-            schema["pattern"] = rules.get("pattern", NO_NUL_PATTERN)
+            schema["pattern"] = text_pattern(
+                field.max_length, blank_refused=False, numeric_refused=rules.get("numeric_refused", False)
+            )
             if "description" in rules:
                 schema["description"] = rules["description"]
         elif (
@@ -168,7 +174,7 @@ class AutoSchema(openapi.AutoSchema):
             and not any(isinstance(validator, RegexValidator) for validator in field.validators)
         ):
             blank_refused = field.trim_whitespace and not field.allow_blank
-            schema["pattern"] = NOT_BLANK_PATTERN if blank_refused else NO_NUL_PATTERN
+            schema["pattern"] = text_pattern(field.max_length, blank_refused=blank_refused)
         return schema
 
     def _mark_empty_filters_allowed(self, operation: dict[str, Any]) -> None:

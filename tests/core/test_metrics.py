@@ -191,3 +191,22 @@ def test_open_database_connections_are_a_gauge() -> None:
     UserFactory()  # the test's own connection is open
     metrics = scrape(Client())
     assert metrics["brisk_db_connections_open"][()] >= 1
+
+
+def test_catalogue_routes_bear_the_url_patterns_names() -> None:
+    """route_name takes a cache hit's name from core.catalogue_cache.ROUTES: they must agree."""
+    from django.urls import resolve
+
+    from core.catalogue_cache import ROUTES
+
+    samples = {
+        "programme-list": "/programmes/",
+        "programme-detail": "/programmes/7/",
+        "programme-courses": "/programmes/7/courses/",
+        "course-list": "/courses/",
+        "course-detail": "/courses/7/",
+        "course-reviews": "/courses/7/reviews/",
+    }
+    assert {route.name for route in ROUTES} == set(samples)
+    for name, path in samples.items():
+        assert resolve(path).view_name == name

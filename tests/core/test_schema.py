@@ -442,6 +442,10 @@ def test_a_price_is_a_decimal_string_with_its_digits(openapi: dict[str, Any]) ->
 def test_the_declared_price_pattern_is_the_servers(api_client: APIClient, openapi: dict[str, Any]) -> None:
     course = CourseFactory(price="10.00")
     api_client.force_authenticate(StaffFactory())
+    # The schema says a string: a JSON number is refused (found by the fuzzer: `0` was read).
+    for number in (0, 12.5):
+        answer = api_client.patch(f"/courses/{course.pk}/", {"price": number}, format="json")
+        assert answer.status_code == 400 and "JSON string" in answer.json()["price"][0], number
     pattern = re.compile(request_schema(openapi, "PatchedCourseWriteRequest")["price"]["pattern"])
     for value in (*DECIMAL_GOOD, *DECIMAL_BAD, "-5"):
         status = api_client.patch(f"/courses/{course.pk}/", {"price": value}, format="json").status_code
