@@ -7,7 +7,11 @@ docs/production.md: proxy read timeout (60 s) > Gunicorn `timeout` (30 s) > Post
 statement_timeout (10 s) > connect timeouts (3 s) > Redis socket timeouts (0.2 s).
 """
 
+import glob
 import os
+import shutil
+import tempfile
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -97,3 +101,40 @@ def post_worker_init(worker: object) -> None:
         from config.warmup import warm_worker
 
         worker.log.info("warm-up of worker %s (ms): %s", worker.pid, warm_worker(worker))  # type: ignore[attr-defined]
+
+
+# --- Prometheus (core.metrics) ---------------------------------------------------------------
+# Each worker writes its metrics to files in PROMETHEUS_MULTIPROC_DIR (prometheus-client's
+# multiprocess mode) and a scrape adds them up. The directory belongs to this server: set
+# before the application (and prometheus_client) is imported, emptied at start (values of a
+# previous run would be added in), made in memory when not given, and removed at exit if
+# made here. A dead worker's live gauges are removed in child_exit; its counters stay, so
+# totals never go backwards.
+def _metrics_dir() -> tuple[str, bool]:
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if not given:
+        made = tempfile.mkdtemp(prefix="brisk-metrics-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+        return made, True
+    os.makedirs(given, exist_ok=True)
+    for stale in glob.glob(os.path.join(given, "*.db")):
+        os.remove(stale)
+    return given, False
+
+
+metrics_dir, _metrics_dir_made_here = _metrics_dir()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master, for every worker that exited (and is replaced while serving)."""
+    from prometheus_client import multiprocess
+
+    from core.metrics import WORKER_RESTARTS
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+    WORKER_RESTARTS.inc()
+
+
+def on_exit(server: Any) -> None:
+    if _metrics_dir_made_here:
+        shutil.rmtree(metrics_dir, ignore_errors=True)

@@ -3,7 +3,7 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from core.serializers import StrictInputSerializer
+from core.serializers import NewPasswordField, StrictInputSerializer
 
 from .auth_events import auth_event
 from .models import User
@@ -48,9 +48,7 @@ class RegisterSerializer(StrictInputSerializer[User]):
     accounts.services.user_register. Fields not listed (role, plan, is_staff) are ignored."""
 
     email = serializers.EmailField(max_length=254)
-    password = serializers.CharField(
-        write_only=True, max_length=128, trim_whitespace=False, style={"input_type": "password"}
-    )
+    password = NewPasswordField()
     first_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     last_name = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
 

@@ -88,6 +88,7 @@ class RequestTimingMiddleware:
             for alias in connections:
                 stack.enter_context(connections[alias].execute_wrapper(timer))
             response = self.get_response(request)
+        request.query_timer = timer  # type: ignore[attr-defined]  # read by core.metrics
         total_ms = (time.perf_counter() - start) * 1000
         db_ms = timer.seconds * 1000
         if settings.SERVER_TIMING:

@@ -18,18 +18,32 @@ that the schema does not list):
 
 Filters (django-filter) are marked `allowEmptyValue`: an empty one is no filter.
 
+Request fields say exactly what the server accepts, so that every schema-valid request is
+accepted unless it breaks a rule that needs the database (an unknown id, a slug or e-mail
+already taken, a password too common or too like the e-mail; tests/fault/fuzz_hooks.py):
+a list that may not be empty has `minItems: 1`; a decimal has a pattern with its digits
+(drf-spectacular's lets `""` through); a new password (`NewPasswordField`) has the
+`minLength`, the pattern and the description of AUTH_PASSWORD_VALIDATORS; other text has
+a pattern without NUL characters (DRF refuses them) and, where a blank text is refused,
+with a character that is not whitespace (DRF trims it).
+
 It also marks the authentication of public reads optional (`security: [{jwtAuth: []}, {}]`)
 for permission classes that let anonymous callers read (`allows_anonymous_reads`), as
 drf-spectacular already does for DRF's own `AllowAny` and `IsAuthenticatedOrReadOnly`.
 """
 
+from decimal import Decimal
 from typing import Any
 
+from django.contrib.auth import password_validation
+from django.core.validators import RegexValidator
 from drf_spectacular import openapi
 from drf_spectacular.plumbing import ResolvedComponent
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
-from rest_framework import permissions
+from rest_framework import permissions, serializers
 from rest_framework_simplejwt.views import TokenViewBase
+
+from core.serializers import NewPasswordField
 
 # An id that fits the BigAutoField (any 18 digits do): a longer one is a 404 from the
 # router, before a query could hand the driver an integer it cannot bind. Every viewset's
@@ -86,6 +100,45 @@ UNAVAILABLE = OpenApiResponse(
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
+def decimal_pattern(max_digits: int | None, decimal_places: int | None, *, negative: bool) -> str:
+    """The decimal strings a DecimalField with these limits reads: at most max_digits -
+    decimal_places whole digits, at most decimal_places after the point, at least one
+    digit, a sign only where negative values are valid."""
+    places = decimal_places if decimal_places is not None else 30
+    whole = f"{{1,{max(1, max_digits - places)}}}" if max_digits is not None else "+"
+    fraction = rf"(?:\.\d{{0,{places}}})?" if places else ""
+    alone = rf"|\.\d{{1,{places}}}" if places else ""
+    return f"^{'-?' if negative else ''}(?:\\d{whole}{fraction}{alone})$"
+
+
+# DRF's CharField refuses a NUL character anywhere, and, when it trims whitespace and may
+# not be blank, a text of whitespace only. Bounded by the field's length where it has one,
+# so that a generator drawing from the pattern rarely draws a text too long for it.
+def text_pattern(max_length: int | None, *, blank_refused: bool, numeric_refused: bool = False) -> str:
+    most = f"{{0,{max_length}}}" if max_length else "*"
+    if numeric_refused:  # a character that is neither NUL nor a digit
+        return f"^[^\\x00]{most}[^\\x00\\d][^\\x00]{most}$"
+    if blank_refused:  # a character that is neither NUL nor whitespace
+        return f"^\\s{most}[^\\x00\\s][^\\x00]{most}$"
+    # (at least one character: drf-spectacular offers a blank text as a `oneOf` alternative)
+    return f"^[^\\x00]{{1,{max_length}}}$" if max_length else "^[^\\x00]+$"
+
+
+def password_rules() -> dict[str, Any]:
+    """What AUTH_PASSWORD_VALIDATORS require, as far as a schema can say it: the minimum
+    length, not entirely numeric (a non-digit somewhere), and every rule in words."""
+    rules: dict[str, Any] = {}
+    for validator in password_validation.get_default_password_validators():
+        if isinstance(validator, password_validation.MinimumLengthValidator):
+            rules["minLength"] = max(rules.get("minLength", 1), validator.min_length)
+        elif isinstance(validator, password_validation.NumericPasswordValidator):
+            rules["numeric_refused"] = True
+    texts = password_validation.password_validators_help_texts()
+    if texts:
+        rules["description"] = " ".join(texts)
+    return rules
+
+
 class AutoSchema(openapi.AutoSchema):
     def get_operation(
         self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
@@ -105,6 +158,33 @@ class AutoSchema(openapi.AutoSchema):
                 operation["responses"][code] = self._get_response_for_code(response, code)
         operation["responses"] = dict(sorted(operation["responses"].items()))
         return operation
+
+    def _map_serializer_field(self, field: Any, direction: str, bypass_extensions: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction != "request":
+            return schema
+        if isinstance(field, serializers.ListField) and not field.allow_empty:
+            schema["minItems"] = max(schema.get("minItems", 0), 1)
+        elif isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            min_value = field.min_value
+            negative = min_value is None or Decimal(min_value) < 0
+            schema["pattern"] = decimal_pattern(field.max_digits, field.decimal_places, negative=negative)
+        elif isinstance(field, NewPasswordField):
+            rules = password_rules()
+            schema["minLength"] = max(schema.get("minLength", 0), rules.get("minLength", 0))
+            schema["pattern"] = text_pattern(
+                field.max_length, blank_refused=False, numeric_refused=rules.get("numeric_refused", False)
+            )
+            if "description" in rules:
+                schema["description"] = rules["description"]
+        elif (
+            isinstance(field, serializers.CharField)
+            and not {"pattern", "format", "enum"} & set(schema)
+            and not any(isinstance(validator, RegexValidator) for validator in field.validators)
+        ):
+            blank_refused = field.trim_whitespace and not field.allow_blank
+            schema["pattern"] = text_pattern(field.max_length, blank_refused=blank_refused)
+        return schema
 
     def _mark_empty_filters_allowed(self, operation: dict[str, Any]) -> None:
         """django-filter reads `?category=` as no filter at all (as an HTML form sends an

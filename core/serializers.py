@@ -13,6 +13,20 @@ MAX_DESCRIPTION_LENGTH = 20_000
 
 NOT_A_STRING = "Not a valid string: send a JSON string."
 NOT_A_BOOLEAN = "Must be a JSON boolean: true or false."
+NOT_A_DECIMAL_STRING = 'Not a valid decimal: send a JSON string such as "12.50".'
+
+
+class NewPasswordField(serializers.CharField):
+    """A password being chosen. The rules are AUTH_PASSWORD_VALIDATORS, applied by the
+    service that sets it; the schema states them (core.schema: minLength, pattern, the
+    rules in words), so a client knows in advance which passwords are refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("write_only", True)
+        kwargs.setdefault("max_length", 128)
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
 
 
 class StrictInputSerializer(serializers.Serializer[T]):
@@ -21,8 +35,9 @@ class StrictInputSerializer(serializers.Serializer[T]):
     DRF coerces on input: a CharField turns `0` into `"0"` and a BooleanField reads `0`,
     `"yes"` or `"off"` as booleans. For a JSON API that is a client bug passed silently
     (found by the contract fuzzer: `{"last_name": 0}` saved a name "0", `{"is_active": 0}`
-    unpublished a programme). Here such a value is a 400 naming the field; `null` is left
-    to the field (allow_null). Numbers keep DRF's parsing (`"5"` is read as 5).
+    unpublished a programme; `{"price": 0}` was read as a price, where the schema says a
+    decimal string). Here such a value is a 400 naming the field; `null` is left to the
+    field (allow_null). Integers keep DRF's parsing (`"5"` is read as 5).
     """
 
     def to_internal_value(self, data: Any) -> Any:
@@ -37,6 +52,9 @@ class StrictInputSerializer(serializers.Serializer[T]):
                     type_errors[name] = [NOT_A_STRING]
                 elif isinstance(field, serializers.BooleanField) and not isinstance(value, bool):
                     type_errors[name] = [NOT_A_BOOLEAN]
+                elif isinstance(field, serializers.DecimalField) and not isinstance(value, str):
+                    # Money is a decimal string (a JSON number is a binary float).
+                    type_errors[name] = [NOT_A_DECIMAL_STRING]
         try:
             validated = super().to_internal_value(data)
         except ValidationError as exc:

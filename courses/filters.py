@@ -1,10 +1,14 @@
 import django_filters
+from drf_spectacular.utils import extend_schema_field
 
 from core.filters import IdFilter, TieBreakOrderingFilter
+from core.schema import decimal_pattern
 
 from .models import Course, Enrollment
 
 
+# A decimal string, as prices are written everywhere in the API; the pattern says its digits.
+@extend_schema_field({"type": "string", "format": "decimal", "pattern": decimal_pattern(10, 2, negative=True)})
 class PriceFilter(django_filters.NumberFilter):
     """A finite price that fits the column: `abc`, `NaN`, `inf` or `1e100` are a 400."""
 

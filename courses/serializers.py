@@ -1,6 +1,7 @@
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
@@ -141,6 +142,9 @@ class InstructorCourseSerializer(serializers.ModelSerializer[Course]):
 # cannot be assigned. The rules (unique slugs, seats, roles) are in courses.services.
 
 
+# The schema gives the range: 0 and 2**63 are refused (an id in range naming no row is
+# the one refusal a schema cannot state).
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": MAX_ID, "format": "int64"})
 class IdRelatedField(serializers.PrimaryKeyRelatedField):  # type: ignore[type-arg]
     """A primary key within the column's range (a larger integer is a 400, not a driver error)."""
 

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later log line carries the request id, every response the header.
     "core.middleware.RequestIDMiddleware",
+    # Prometheus: records every request below it and answers /metrics (core.metrics).
+    "core.metrics.MetricsMiddleware",
     "core.middleware.RequestTimingMiddleware",
     # /healthz and /readyz: before host validation and the HTTPS redirect (probes use IPs).
     "core.health.HealthCheckMiddleware",
@@ -300,6 +302,9 @@ SERVER_TIMING = env.bool("SERVER_TIMING", default=False)
 SLOW_REQUEST_MS = env.int("SLOW_REQUEST_MS", default=1000)
 # /readyz gives each check this long (the contract: an answer within 3 seconds).
 READYZ_TIMEOUT = env.float("READYZ_TIMEOUT", default=2.0)
+# GET /metrics (Prometheus, core.metrics) answers a staff token, or a direct caller (not
+# through a proxy) from these addresses or networks, e.g. "127.0.0.1,::1,10.0.0.0/8".
+METRICS_ALLOWED_IPS: list[str] = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
 
 # --- CORS (django-cors-headers) -------------------------------------------------------
 # The frontend's origins, e.g. "https://app.example.com,https://admin.example.com".
@@ -363,6 +368,8 @@ LOGGING: dict[str, Any] = {
         "request_id": {"()": "core.logging.RequestIDFilter"},
         # A dead Redis is said once a minute, not once per request (core.log_filters).
         "once_a_minute": {"()": "core.log_filters.RateLimitFilter", "interval": 60},
+        # Counts every Redis error for Prometheus before the line is rate-limited.
+        "count_redis_errors": {"()": "core.metrics.RedisErrorCounter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -381,7 +388,7 @@ LOGGING: dict[str, Any] = {
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
-        "brisk.cache": {"filters": ["once_a_minute"]},
+        "brisk.cache": {"filters": ["count_redis_errors", "once_a_minute"]},
         # Its own lines repeat what brisk.auth says in one structured line.
         "axes": {"level": "WARNING"},
     },

@@ -113,8 +113,8 @@ LIST_PARAMETERS = {
         "programme": "integer",
         "category": "integer",
         "instructor": "integer",
-        "price_min": "number",
-        "price_max": "number",
+        "price_min": "string",  # a decimal string, as prices are everywhere (pattern below)
+        "price_max": "string",
         "search": "string",
         "ordering": "string",
         **PAGE,
@@ -412,3 +412,123 @@ def test_docs_api_md_and_the_schema_name_the_same_paths(openapi: dict[str, Any])
     described = set(openapi["paths"])
     assert described - documented == set(), "in the schema, missing from docs/API.md"
     assert documented - described == set(), "in docs/API.md, missing from the schema"
+
+
+# --- Request bodies and parameters say exactly what is accepted (positive_data_acceptance) ---
+
+
+def request_schema(openapi: dict[str, Any], component: str) -> dict[str, Any]:
+    return dict(openapi["components"]["schemas"][component]["properties"])
+
+
+def test_a_list_that_may_not_be_empty_says_min_items(openapi: dict[str, Any]) -> None:
+    user_ids = request_schema(openapi, "BulkEnrollmentRequest")["user_ids"]
+    assert (user_ids["minItems"], user_ids["maxItems"]) == (1, 10_000)
+    # A list that may be empty says nothing of the kind.
+    assert "minItems" not in request_schema(openapi, "CourseWriteRequest")["programmes"]
+
+
+def test_the_new_password_states_the_validators_rules(openapi: dict[str, Any]) -> None:
+    password = request_schema(openapi, "RegisterRequest")["password"]
+    assert (password["minLength"], password["maxLength"]) == (8, 128)
+    pattern = re.compile(password["pattern"])  # JSON Schema patterns search, not match
+    assert pattern.search("12345678a") and pattern.search("correct horse")
+    assert not pattern.search("12345678")
+    assert not pattern.search("abcdefgh\x00")  # DRF refuses NUL characters
+    for rule in ("at least 8 characters", "commonly used", "entirely numeric", "too similar"):
+        assert rule in password["description"], rule
+    # Logging in takes any password but a blank one: a wrong one is a 401, not a 400.
+    login = request_schema(openapi, "TokenObtainRequest")["password"]
+    assert login["minLength"] == 1 and login["pattern"] != password["pattern"]
+
+
+def test_the_declared_password_rules_are_the_servers(api_client: APIClient) -> None:
+    """What the schema refuses, the server refuses; what it allows passes those rules."""
+
+    def register(password: str) -> int:
+        body = {"email": f"{len(password)}-{password[:3]}@example.com", "password": password}
+        return int(api_client.post("/auth/register/", body, format="json").status_code)
+
+    assert register("1234567") == 400  # minLength
+    assert register("83749261") == 400  # pattern: entirely numeric
+    assert register("zq8-vt4m\x00") == 400  # pattern: no NUL
+    assert register("zq8-vt4m") == 201
+
+
+DECIMAL_GOOD = ("0", "5", "12.5", "12.50", "99999999.99", ".5", "5.")
+DECIMAL_BAD = ("", ".", "-", "abc", "1.234", "123456789", "NaN", "1,5", "1e30")
+# Read by the server too, but not declared: the schema states the plain form only.
+EXPONENT = "1e3"
+
+
+def test_a_price_is_a_decimal_string_with_its_digits(openapi: dict[str, Any]) -> None:
+    price = request_schema(openapi, "CourseWriteRequest")["price"]
+    assert (price["type"], price["format"]) == ("string", "decimal")
+    pattern = re.compile(price["pattern"])
+    assert all(pattern.search(value) for value in DECIMAL_GOOD)
+    assert not any(pattern.search(value) for value in (*DECIMAL_BAD, "-5", EXPONENT))  # never negative
+    assert request_schema(openapi, "PatchedCourseWriteRequest")["price"]["pattern"] == price["pattern"]
+
+
+def test_the_declared_price_pattern_is_the_servers(api_client: APIClient, openapi: dict[str, Any]) -> None:
+    course = CourseFactory(price="10.00")
+    api_client.force_authenticate(StaffFactory())
+    # The schema says a string: a JSON number is refused (found by the fuzzer: `0` was read).
+    for number in (0, 12.5):
+        answer = api_client.patch(f"/courses/{course.pk}/", {"price": number}, format="json")
+        assert answer.status_code == 400 and "JSON string" in answer.json()["price"][0], number
+    pattern = re.compile(request_schema(openapi, "PatchedCourseWriteRequest")["price"]["pattern"])
+    for value in (*DECIMAL_GOOD, *DECIMAL_BAD, "-5"):
+        status = api_client.patch(f"/courses/{course.pk}/", {"price": value}, format="json").status_code
+        assert status == (200 if pattern.search(value) else 400), (value, status)
+
+
+def test_price_filters_are_decimal_strings_and_may_be_negative(api_client: APIClient, openapi: dict[str, Any]) -> None:
+    _, spec = operation(openapi, "courses_list")
+    for name in ("price_min", "price_max"):
+        schema = next(p["schema"] for p in spec["parameters"] if p["name"] == name)
+        pattern = re.compile(schema["pattern"])
+        assert schema["format"] == "decimal"
+        for value in (*DECIMAL_GOOD[1:], "-5", *DECIMAL_BAD[1:]):
+            status = api_client.get("/courses/", {name: value}).status_code
+            assert status == (200 if pattern.search(value) else 400), (name, value, status)
+
+
+def test_foreign_keys_in_bodies_start_at_1(openapi: dict[str, Any]) -> None:
+    expected = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1, "format": "int64"}
+    for component in ("CourseWriteRequest", "PatchedCourseWriteRequest"):
+        fields = request_schema(openapi, component)
+        assert {k: v for k, v in fields["category"].items() if k != "description"} == expected
+        assert {k: v for k, v in fields["instructor"].items() if k != "description"} == expected
+        assert fields["programmes"]["items"] == expected
+    assert request_schema(openapi, "BulkEnrollmentRequest")["user_ids"]["items"] == expected
+
+
+def test_a_reused_idempotency_key_is_declared_as_422(openapi: dict[str, Any]) -> None:
+    for operation_id, spec in all_operations(openapi).items():
+        takes_key = any(p["name"] == "Idempotency-Key" for p in spec.get("parameters", []))
+        assert ("422" in spec["responses"]) == takes_key, operation_id
+        if takes_key:
+            assert "Idempotency-Key" in spec["responses"]["422"]["description"], operation_id
+
+
+def test_text_states_that_nul_and_whitespace_only_are_refused(api_client: APIClient, openapi: dict[str, Any]) -> None:
+    fields = request_schema(openapi, "PatchedProgrammeWriteRequest")
+    title, summary = re.compile(fields["title"]["pattern"]), re.compile(fields["summary"]["oneOf"][0]["pattern"])
+    assert title.search("A title") and not title.search("   ") and not title.search("a\x00")
+    assert summary.search("   ") and not summary.search("a\x00")
+    assert fields["summary"]["oneOf"][1] == {"type": "string", "maxLength": 0}  # blank allowed
+    assert fields["slug"]["pattern"] == "^[-a-zA-Z0-9_]+$"  # a field's own pattern is kept
+    assert "pattern" not in request_schema(openapi, "RegisterRequest")["email"]  # its format says it
+    programme = ProgrammeFactory()
+    api_client.force_authenticate(StaffFactory())
+    for name, value in [
+        ("title", "A title"),
+        ("title", "   "),
+        ("title", "a\x00"),
+        ("summary", "  "),
+        ("summary", "a\x00"),
+    ]:
+        status = api_client.patch(f"/programmes/{programme.pk}/", {name: value}, format="json").status_code
+        pattern = title if name == "title" else summary
+        assert status == (200 if pattern.search(value) else 400), (name, value, status)

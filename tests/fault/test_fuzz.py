@@ -1,12 +1,15 @@
 """Contract fuzzing: schemathesis against /schema/ of a live Gunicorn (production settings,
 a private PostgreSQL seeded with the demo data, a private Redis), as an anonymous caller, a
 student and staff at once, every operation, valid and invalid input (`--mode all`), every
-check but one: no 5xx, every status documented, every body and content type as the
-schema says, invalid input refused, stateful checks over the links it infers.
+check: no 5xx, every status documented, every body and content type as the schema says,
+invalid input refused, schema-valid input accepted (`positive_data_acceptance`, ST202),
+stateful checks over the links it infers.
 
-Left out: `positive_data_acceptance`, which expects every schema-valid request to succeed.
-Rules that a schema cannot state answer 400 or 422 by design (a password too common, a
-slug already taken, a category id that does not exist, an Idempotency-Key reused).
+Schema-valid input is accepted because the schema states every rule it can (core.schema:
+id ranges, `minItems`, decimal patterns, the password rules). The rules that need the
+database (an unknown id, a slug already taken, a common password) answer 400 by design:
+fuzz_hooks.py lets such a 400 through when every message in it is one of those, and
+makes each Idempotency-Key unique so that none is reused (a 422 by design).
 
 CI runs a bounded pass (FUZZ_MAX_EXAMPLES=10 per operation, a fixed seed so that a red
 run can be replayed; ~2 minutes). The long run, `make fuzz`, draws a new seed and more
@@ -43,8 +46,6 @@ def schemathesis_run(base_url: str, token: str | None, workdir: Path) -> subproc
         f"{base_url}/schema/?format=json",
         "--checks",
         "all",
-        "--exclude-checks",
-        "positive_data_acceptance",
         "--mode",
         "all",
         "--max-examples",
@@ -57,6 +58,10 @@ def schemathesis_run(base_url: str, token: str | None, workdir: Path) -> subproc
         "20",
         "--generation-database",
         "none",
+        # Drawing texts from the schema's patterns is slower than Hypothesis' deadline on
+        # a busy 2-core machine; the cases are still drawn, only more slowly.
+        "--suppress-health-check",
+        "too_slow",
         "--no-color",
         "--output-truncate",
         "true",
