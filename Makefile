@@ -63,3 +63,16 @@ fuzz: install
 # bench/SOAK.md. A shorter one: make soak SOAK_ARGS="--minutes 2 --size small"
 soak: install
 	$(PY) -m bench.soak $(SOAK_ARGS)
+
+.PHONY: topology-up topology-down
+
+# The production topology on this machine, on loopback (deploy/topology.py): PostgreSQL
+# primary and a streaming replica, PgBouncer (transaction mode), Redis, two Gunicorn
+# instances and nginx with deploy/nginx.conf (TLS, self-signed). Prints the state folder
+# and the URLs; `make topology-down` stops the last one and removes its folder.
+# Needs pgbouncer and nginx (apt-get install pgbouncer nginx). TOPOLOGY_ARGS="--size medium"
+topology-up: install
+	$(PY) -m deploy.topology up $(TOPOLOGY_ARGS)
+
+topology-down: install
+	$(PY) -m deploy.topology down $(TOPOLOGY_ARGS)

@@ -16,6 +16,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -59,12 +60,19 @@ class Response:
         return json.loads(self.body)
 
 
-def http_get(url: str, *, timeout: float = 15.0, headers: Mapping[str, str] | None = None) -> Response:
-    """GET without raising for 4xx/5xx; a connection error raises (the server is gone)."""
+def http_get(
+    url: str,
+    *,
+    timeout: float = 15.0,
+    headers: Mapping[str, str] | None = None,
+    context: ssl.SSLContext | None = None,
+) -> Response:
+    """GET without raising for 4xx/5xx; a connection error raises (the server is gone).
+    `context`: the TLS context of an https URL (a self-signed certificate's)."""
     request = urllib.request.Request(url, headers=dict(headers or {}))
     start = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as answer:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as answer:
             status, head, body = answer.status, dict(answer.headers), answer.read()
     except urllib.error.HTTPError as error:
         status, head, body = error.code, dict(error.headers), error.read()

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -174,14 +175,38 @@ PROXY_IDLE_TIMEOUT = 60.0
 
 class Client:
     """One keep-alive connection to 127.0.0.1:port, reopened after any failure or after
-    PROXY_IDLE_TIMEOUT idle. Not thread-safe: one per thread."""
+    PROXY_IDLE_TIMEOUT idle. Not thread-safe: one per thread.
 
-    def __init__(self, port: int, *, timeout: float = 15.0, token: str | None = None) -> None:
+    `tls`: speak HTTPS with this context (nginx in tests/topology). `source`: the local
+    address to connect from (another 127.x.y.z: a different client address for the
+    server). `headers`: sent with every request."""
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        timeout: float = 15.0,
+        token: str | None = None,
+        tls: ssl.SSLContext | None = None,
+        source: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = port
         self.timeout = timeout
         self.token = token
+        self.tls = tls
+        self.source = source
+        self.headers = dict(headers or {})
         self._conn: http.client.HTTPConnection | None = None
         self._last_used = 0.0
+
+    def _connect(self) -> http.client.HTTPConnection:
+        source = (self.source, 0) if self.source else None
+        if self.tls is not None:
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=self.timeout, context=self.tls, source_address=source
+            )
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout, source_address=source)
 
     def __enter__(self) -> Client:
         return self
@@ -195,7 +220,7 @@ class Client:
             self._conn = None
 
     def request(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Answer:
-        sent = {"Accept": "application/json"}
+        sent = {"Accept": "application/json", **self.headers}
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
         payload: bytes | None = None
@@ -208,7 +233,7 @@ class Client:
             self.close()
         try:
             if self._conn is None:
-                self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
+                self._conn = self._connect()
             self._conn.request(method, path, body=payload, headers=sent)
             response = self._conn.getresponse()
             data = response.read()
@@ -269,13 +294,16 @@ class Load:
     pause: float = 0.0  # between two requests of one thread
     client_timeout: float = 15.0
     tokens: list[str | None] = field(default_factory=lambda: [None])
+    client_options: dict[str, Any] = field(default_factory=dict)  # Client's tls, source, headers
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _run(self, index: int) -> None:
-        client = Client(self.port, timeout=self.client_timeout, token=self.tokens[index % len(self.tokens)])
+        client = Client(
+            self.port, timeout=self.client_timeout, token=self.tokens[index % len(self.tokens)], **self.client_options
+        )
         deadline = time.monotonic() + self.max_seconds
         try:
             for i in range(self.max_requests):
