@@ -182,7 +182,8 @@ class PgBouncer:
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = {self.port}
-unix_socket_dir =
+; Also the way `pgbouncer -R` (online restart) reaches the running process.
+unix_socket_dir = {self.home}
 auth_type = trust
 auth_file = {self.home / "userlist.txt"}
 admin_users = postgres
@@ -203,11 +204,13 @@ logfile = {self.log}
         for path in (self.home, self.ini, self.home / "userlist.txt"):
             _as_postgres_user(path)
 
-    def start(self, timeout: float = 15.0) -> None:
+    def start(self, timeout: float = 15.0, *, takeover: bool = False) -> None:
+        """`takeover`: `pgbouncer -R`, an online restart: the new process takes the listening
+        socket and every client and server connection from the running one, which exits."""
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         as_root = os.geteuid() == 0
         self.process = subprocess.Popen(
-            [binary, str(self.ini)],
+            [binary, *(["-R"] if takeover else []), str(self.ini)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -230,9 +233,17 @@ logfile = {self.log}
             stop_pid(self.pid, "pgbouncer", sig=signal.SIGINT)
         self.process = None
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
+    def restart(self, *, online: bool = True) -> None:
+        """Online (`-R`): no client sees it. Otherwise stop, then start: clients connecting
+        in between are refused (Brisk answers 503, and the client retries)."""
+        if not online:
+            self.stop()
+            self.start()
+            return
+        previous = self.process
+        self.start(takeover=True)
+        if previous is not None:
+            previous.wait(timeout=15)
 
     def admin(self, command: str) -> str:
         """One command on PgBouncer's admin console (SHOW POOLS, PAUSE brisk, RESUME...)."""
@@ -594,6 +605,16 @@ class Topology:
             check=True,
         )
         return dict(json.loads(result.stdout.strip().splitlines()[-1]))
+
+    def restart_primary(self) -> None:
+        """A planned restart of PostgreSQL behind PgBouncer: PAUSE (transactions in flight
+        finish, PgBouncer closes its server connections, new queries wait in PgBouncer up to
+        query_wait_timeout), restart, RESUME. Clients see a slower answer, not an error."""
+        self.pgbouncer.admin(f"PAUSE {DATABASE}")
+        try:
+            self.primary.restart()
+        finally:
+            self.pgbouncer.admin(f"RESUME {DATABASE}")
 
     def replica_caught_up(self, timeout: float = 30.0) -> None:
         """Wait until the replica has replayed everything the primary has written so far."""
