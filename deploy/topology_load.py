@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import statistics
 import time
 from dataclasses import dataclass
@@ -122,9 +123,14 @@ def report(figures: list[Figures], *, seconds: float, connections: int, seed: tu
     )
     through, direct = figures
     ratio = through.median(lambda r: r.rps) / max(1.0, direct.median(lambda r: r.rps))
+    load = os.getloadavg()[1]
     lines += [
         "",
-        f"Through nginx the topology serves {ratio:.2f} times what one instance serves directly. **On 2 cores this "
+        f"The machine's load average was {load:.0f} (5 min) at the end of the run, on 2 cores: the figures "
+        "mostly measure contention with everything else running, and the rounds vary by a factor of 2; "
+        "the ratio below is within that noise. Zero errors is the result that holds.",
+        "",
+        f"Through nginx the topology served {ratio:.2f} times what one instance served directly. **On 2 cores this "
         "measures the cost of the extra hops (TLS at nginx, a proxy, a second Gunicorn sharing the same two "
         "cores), not scaling**: both instances, nginx, PgBouncer, both PostgreSQL servers, Redis and wrk "
         "share two cores, so a second instance adds no CPU. On separate machines each instance brings its "
