@@ -38,6 +38,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -497,7 +498,7 @@ class Topology:
         """Stop everything (nginx first, PostgreSQL last) and remove the folder."""
         steps = [
             self.nginx.stop,
-            *(self._stop_instance(instance) for instance in self.instances),
+            self._stop_instances,
             self.pgbouncer.stop,
             self._stop_redis,
             lambda: _pg_stop(self.replica),
@@ -510,11 +511,19 @@ class Topology:
             except Exception as error:  # stop the rest whatever happens
                 log(f"while stopping: {error!r}")
             if time.monotonic() - began > 3:
-                log(f"stopping took {time.monotonic() - began:.1f}s: {step}")
+                log(f"stopping took {time.monotonic() - began:.1f}s: {getattr(step, '__name__', 'a step')}")
         if remove:
             shutil.rmtree(self.home, ignore_errors=True)
             if LAST_HOME.exists() and LAST_HOME.read_text().strip() == str(self.home):
                 LAST_HOME.unlink()
+
+    def _stop_instances(self) -> None:
+        """All at once: each drains its requests in flight (graceful_timeout) on its own."""
+        threads = [threading.Thread(target=self._stop_instance(instance)) for instance in self.instances]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
 
     def _stop_instance(self, instance: Gunicorn) -> Any:
         def stop() -> None:
