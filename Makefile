@@ -85,3 +85,16 @@ soak: install-dev ## The mixed load for 10 minutes (bench/SOAK.md)
 
 clean: ## Remove .venv, the SQLite database and caches
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: topology-up topology-down
+
+# The production topology on this machine, on loopback (deploy/topology.py): PostgreSQL
+# primary and a streaming replica, PgBouncer (transaction mode), Redis, two Gunicorn
+# instances and nginx with deploy/nginx.conf (TLS, self-signed). Prints the state folder
+# and the URLs; `make topology-down` stops the last one and removes its folder.
+# Needs pgbouncer and nginx (apt-get install pgbouncer nginx). TOPOLOGY_ARGS="--size medium"
+topology-up: install ## Start the production topology on loopback (replica, PgBouncer, 2 instances, nginx)
+	$(PY) -m deploy.topology up $(TOPOLOGY_ARGS)
+
+topology-down: install ## Stop the topology that topology-up started
+	$(PY) -m deploy.topology down $(TOPOLOGY_ARGS)

@@ -16,6 +16,11 @@ the very next read, with no call to remember. Enrollments are not a catalogue ta
 counts they move (`student_count`, `enrollment_count`, `seats_left`) lag by at most
 CATALOGUE_CACHE_TTL seconds.
 
+Replica. With a read replica (core.db_router), a page that will be stored is computed on
+the primary: it is shared by every anonymous reader for up to CATALOGUE_CACHE_TTL, and one
+built from a replica a replication lag behind would keep that lag for its whole life,
+under the generation of the write it missed. Hits, the bulk, run no SQL at all.
+
 Failure. Redis errors never fail a request: the page is computed from the database and
 the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval.
 """
@@ -37,6 +42,8 @@ from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+
+from core.db_router import pinned
 
 logger = logging.getLogger("brisk.cache")
 
@@ -481,9 +488,13 @@ class CatalogueCacheMiddleware:
                     break
                 if entry is not None:
                     return self._from_entry(request, entry, hit=True)
+        # Built on the primary: a replica behind the last write would freeze its lag into
+        # an entry every reader shares (see the module docstring).
+        pin_token = pinned.set(True)
         try:
             response = self.get_response(request)
         finally:
+            pinned.reset(pin_token)
             if owner:
                 cache_call_quietly(cache.delete, lock_key)
         if response.status_code != 200 or response.streaming:

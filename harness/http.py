@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import ssl
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -46,15 +47,40 @@ class Answer:
 class Client:
     """One keep-alive connection to host:port, reopened after any failure or after
     PROXY_IDLE_TIMEOUT idle. Sends JSON bodies, and the token as a Bearer. Not
-    thread-safe: one per thread."""
+    thread-safe: one per thread.
 
-    def __init__(self, port: int, *, timeout: float = 15.0, token: str | None = None, host: str = "127.0.0.1") -> None:
+    `tls`: speak HTTPS with this context (nginx in the topology). `source`: the local
+    address to connect from (another 127.x.y.z: a different client address for the
+    server). `headers`: sent with every request."""
+
+    def __init__(
+        self,
+        port: int,
+        *,
+        timeout: float = 15.0,
+        token: str | None = None,
+        host: str = "127.0.0.1",
+        tls: ssl.SSLContext | None = None,
+        source: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.timeout = timeout
         self.token = token
+        self.tls = tls
+        self.source = source
+        self.headers = dict(headers or {})
         self._conn: http.client.HTTPConnection | None = None
         self._last_used = 0.0
+
+    def _connect(self) -> http.client.HTTPConnection:
+        source = (self.source, 0) if self.source else None
+        if self.tls is not None:
+            return http.client.HTTPSConnection(
+                self.host, self.port, timeout=self.timeout, context=self.tls, source_address=source
+            )
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.timeout, source_address=source)
 
     def __enter__(self) -> Client:
         return self
@@ -69,7 +95,7 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None, *, headers: Mapping[str, str] | None = None) -> Answer:
         """`body`: bytes as they are, anything else as JSON. `headers` override ours."""
-        sent = {"Accept": "application/json"}
+        sent = {"Accept": "application/json", **self.headers}
         if self.token:
             sent["Authorization"] = f"Bearer {self.token}"
         payload: bytes | None = None
@@ -82,7 +108,7 @@ class Client:
             self.close()
         try:
             if self._conn is None:
-                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self._conn = self._connect()
             self._conn.request(method, path, body=payload, headers=sent)
             response = self._conn.getresponse()
             data = response.read()
@@ -109,13 +135,18 @@ def http_request(
     headers: Mapping[str, str] | None = None,
     body: Any = None,
     timeout: float = 30.0,
+    tls: ssl.SSLContext | None = None,
 ) -> Answer:
-    """One request to `url` (http://host:port/path?query) on a connection of its own."""
+    """One request to `url` (http[s]://host:port/path?query) on a connection of its own;
+    `tls`: the context of an https URL (a self-signed certificate's)."""
     parts = urllib.parse.urlsplit(url)
     path = parts.path or "/"
     if parts.query:
         path += f"?{parts.query}"
-    with Client(parts.port or 80, timeout=timeout, host=parts.hostname or "127.0.0.1") as client:
+    if parts.scheme == "https" and tls is None:
+        tls = ssl.create_default_context()
+    default_port = 443 if parts.scheme == "https" else 80
+    with Client(parts.port or default_port, timeout=timeout, host=parts.hostname or "127.0.0.1", tls=tls) as client:
         return client.request(method, path, body, headers=headers)
 
 

@@ -8,6 +8,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from harness.http import Answer, Client
 
@@ -27,13 +28,16 @@ class Load:
     pause: float = 0.0  # between two requests of one thread
     client_timeout: float = 15.0
     tokens: list[str | None] = field(default_factory=lambda: [None])
+    client_options: dict[str, Any] = field(default_factory=dict)  # Client's tls, source, headers
     answers: list[Answer] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _workers: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _run(self, index: int) -> None:
-        client = Client(self.port, timeout=self.client_timeout, token=self.tokens[index % len(self.tokens)])
+        client = Client(
+            self.port, timeout=self.client_timeout, token=self.tokens[index % len(self.tokens)], **self.client_options
+        )
         deadline = time.monotonic() + self.max_seconds
         try:
             for i in range(self.max_requests):

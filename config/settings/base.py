@@ -115,16 +115,19 @@ DB_POOL_TIMEOUT = env.float("DB_POOL_TIMEOUT", default=3.0)  # wait for a free c
 # between transactions, so no startup options, no server-side cursors, no prepared
 # statements and no pool of our own (see docs/production.md).
 DATABASE_PGBOUNCER = env.bool("DATABASE_PGBOUNCER", default=False)
+# The same for DATABASE_REPLICA_URL; by default the replica is reached the way the primary is.
+# False when PgBouncer fronts the primary only and the replica is connected to directly.
+DATABASE_REPLICA_PGBOUNCER = env.bool("DATABASE_REPLICA_PGBOUNCER", default=DATABASE_PGBOUNCER)
 
 
-def postgres_settings(config: dict[str, Any]) -> dict[str, Any]:
+def postgres_settings(config: dict[str, Any], *, pgbouncer: bool = DATABASE_PGBOUNCER) -> dict[str, Any]:
     """Timeouts, health checks and connection reuse for one PostgreSQL database."""
     if config["ENGINE"] != "django.db.backends.postgresql":
         return config
     config["CONN_HEALTH_CHECKS"] = True  # a connection broken by a restart is replaced, not used
     options = config.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
-    if DATABASE_PGBOUNCER:
+    if pgbouncer:
         # Timeouts go on the role instead: ALTER ROLE ... SET statement_timeout = ...
         config["CONN_MAX_AGE"] = 0
         config["DISABLE_SERVER_SIDE_CURSORS"] = True
@@ -150,8 +153,13 @@ DATABASES = {
 # after its own writes (REPLICA_PIN_SECONDS), which stay on the primary.
 DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", default="")
 REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=5)
+# After the replica failed (refused, timed out, dropped), each process reads from the primary
+# for this long before it tries the replica again (core.db_router.replica_reachable).
+REPLICA_RETRY_SECONDS = env.float("REPLICA_RETRY_SECONDS", default=5.0)
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = postgres_settings(env.db_url_config(DATABASE_REPLICA_URL))
+    DATABASES["replica"] = postgres_settings(
+        env.db_url_config(DATABASE_REPLICA_URL), pgbouncer=DATABASE_REPLICA_PGBOUNCER
+    )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["core.db_router.PrimaryReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

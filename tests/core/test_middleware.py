@@ -199,7 +199,59 @@ def in_fresh_context(function: Callable[[], Any]) -> Any:
     return contextvars.copy_context().run(function)
 
 
+class FakeReplica:
+    """Stands for connections["replica"]: connects, or is refused, as told."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.connection: object | None = None
+        self.errors_occurred = False
+        self.connects = 0
+
+    def close_if_health_check_failed(self) -> None:
+        if self.connection is not None and self.down:
+            self.close()
+
+    def ensure_connection(self) -> None:
+        if self.connection is None:
+            self.connects += 1
+            if self.down:
+                self.errors_occurred = True
+                raise OperationalError("connection refused")
+            self.connection, self.errors_occurred = object(), False
+
+    def is_usable(self) -> bool:
+        return not self.down
+
+    def close(self) -> None:
+        self.connection = None
+
+    def break_under_a_query(self) -> None:
+        """The replica stops while a query runs on it."""
+        self.down, self.errors_occurred = True, True
+
+
+@pytest.fixture
+def replica(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A replica alias for the middleware, and a fake connection to it for the router."""
+    monkeypatch.setitem(settings.DATABASES, "replica", dict(settings.DATABASES["default"]))
+    fake, real = FakeReplica(), db_router.connections
+
+    class Connections:
+        def __getitem__(self, alias: str) -> Any:
+            return fake if alias == "replica" else real[alias]
+
+    monkeypatch.setattr(db_router, "connections", Connections())
+    db_router.replica_health.reset()
+    yield fake
+    db_router.replica_health.reset()
+
+
+with_replica = pytest.mark.usefixtures("replica")
+
+
 @outside_transaction
+@with_replica
 def test_router_reads_from_the_replica_and_writes_to_the_primary() -> None:
     router = PrimaryReplicaRouter()
 
@@ -225,12 +277,6 @@ def test_router_migrates_the_primary_only() -> None:
     assert not router.allow_migrate("replica", "courses")
 
 
-@pytest.fixture
-def with_replica(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The middleware only looks for the alias; no connection is made.
-    monkeypatch.setitem(settings.DATABASES, "replica", dict(settings.DATABASES["default"]))
-
-
 def test_pin_middleware_is_off_without_a_replica() -> None:
     from django.core.exceptions import MiddlewareNotUsed
 
@@ -251,7 +297,7 @@ def routed(method: str, *, writes: bool = False, **headers: str) -> str:
 
 
 @outside_transaction
-@pytest.mark.usefixtures("with_replica")
+@with_replica
 def test_safe_reads_go_to_the_replica_and_writes_pin_the_caller() -> None:
     alice = {"HTTP_AUTHORIZATION": "Bearer alice", "REMOTE_ADDR": "10.0.0.1"}
     bob = {"HTTP_AUTHORIZATION": "Bearer bob", "REMOTE_ADDR": "10.0.0.2"}
@@ -263,14 +309,14 @@ def test_safe_reads_go_to_the_replica_and_writes_pin_the_caller() -> None:
     assert routed("GET", **bob) == "replica"  # someone else's write does not pin bob
 
 
-@pytest.mark.usefixtures("with_replica")
+@with_replica
 def test_registration_then_first_authenticated_read_stays_on_the_primary() -> None:
     routed("POST", writes=True, REMOTE_ADDR="10.0.0.3")  # anonymous: known by address only
     assert routed("GET", HTTP_AUTHORIZATION="Bearer new", REMOTE_ADDR="10.0.0.3") == "default"
 
 
 @outside_transaction
-@pytest.mark.usefixtures("with_replica")
+@with_replica
 def test_the_pin_expires() -> None:
     caller = {"HTTP_AUTHORIZATION": "Bearer carol", "REMOTE_ADDR": "10.0.0.4"}
     with override_settings(REPLICA_PIN_SECONDS=1):
@@ -281,11 +327,106 @@ def test_the_pin_expires() -> None:
 
 
 @outside_transaction
-@pytest.mark.usefixtures("with_replica")
+@with_replica
 def test_pin_uses_the_forwarded_client_address() -> None:
     routed("POST", writes=True, HTTP_X_FORWARDED_FOR="203.0.113.9, 10.0.0.254", REMOTE_ADDR="10.0.0.254")
     assert routed("GET", HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR="10.0.0.254") == "default"
     assert routed("GET", HTTP_X_FORWARDED_FOR="198.51.100.7", REMOTE_ADDR="10.0.0.254") == "replica"
+
+
+@outside_transaction
+def test_router_reads_from_the_primary_while_the_replica_is_down(replica: FakeReplica) -> None:
+    router = PrimaryReplicaRouter()
+    with override_settings(REPLICA_RETRY_SECONDS=0.3):
+        replica.down = True
+        assert in_fresh_context(lambda: router.db_for_read(object)) == "default"
+        assert replica.connects == 1
+        replica.down = False  # back, but not asked again before REPLICA_RETRY_SECONDS
+        assert in_fresh_context(lambda: router.db_for_read(object)) == "default"
+        assert replica.connects == 1
+        time.sleep(0.35)
+        assert in_fresh_context(lambda: router.db_for_read(object)) == "replica"
+        assert replica.connects == 2
+
+
+@outside_transaction
+def test_a_dropped_replica_connection_is_noticed_before_the_read(replica: FakeReplica) -> None:
+    router = PrimaryReplicaRouter()
+    assert in_fresh_context(lambda: router.db_for_read(object)) == "replica"
+    replica.down = True  # the replica stopped between two requests
+    assert in_fresh_context(lambda: router.db_for_read(object)) == "default"
+
+
+def replica_view(replica: FakeReplica, *, breaks: bool, calls: list[str]) -> Callable[[HttpRequest], HttpResponse]:
+    """Reads once; the first time, the replica stops under that read when `breaks`."""
+
+    def view(request: HttpRequest) -> HttpResponse:
+        where = PrimaryReplicaRouter().db_for_read(object)
+        calls.append(where)
+        if where == "replica" and breaks and len(calls) == 1:
+            replica.break_under_a_query()
+            return JsonResponse({"detail": "unavailable"}, status=503)
+        return HttpResponse(where)
+
+    return view
+
+
+@outside_transaction
+def test_a_read_that_lost_the_replica_is_run_again_on_the_primary(replica: FakeReplica) -> None:
+    calls: list[str] = []
+    middleware = ReplicaPinMiddleware(replica_view(replica, breaks=True, calls=calls))
+    response = in_fresh_context(lambda: middleware(RequestFactory().get("/courses/", REMOTE_ADDR="10.0.0.5")))
+    assert (response.status_code, response.content, calls) == (200, b"default", ["replica", "default"])
+    # The next request does not wait on the replica either.
+    assert in_fresh_context(lambda: PrimaryReplicaRouter().db_for_read(object)) == "default"
+
+
+@outside_transaction
+def test_a_slow_replica_query_is_not_run_again(replica: FakeReplica) -> None:
+    """A statement timeout leaves the connection usable: the 503 stands, no second try."""
+    calls: list[str] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        calls.append(PrimaryReplicaRouter().db_for_read(object))
+        replica.errors_occurred = True
+        return JsonResponse({"detail": "too slow"}, status=503)
+
+    response = in_fresh_context(lambda: ReplicaPinMiddleware(view)(RequestFactory().get("/courses/")))
+    assert (response.status_code, calls) == (503, ["replica"])
+
+
+@outside_transaction
+def test_a_write_is_never_run_twice(replica: FakeReplica) -> None:
+    calls: list[str] = []
+
+    def view(request: HttpRequest) -> HttpResponse:
+        calls.append(PrimaryReplicaRouter().db_for_write(object))
+        replica.break_under_a_query()
+        return JsonResponse({"detail": "unavailable"}, status=503)
+
+    response = in_fresh_context(lambda: ReplicaPinMiddleware(view)(RequestFactory().post("/courses/1/enroll/")))
+    assert (response.status_code, calls) == (503, ["default"])
+
+
+@outside_transaction
+@with_replica
+def test_catalogue_pages_to_be_cached_are_built_on_the_primary() -> None:
+    """A page shared for CATALOGUE_CACHE_TTL must not carry a replica's lag; a page that
+    is not stored (a staff caller's) is read from the replica."""
+    from core.catalogue_cache import CatalogueCacheMiddleware
+
+    def view(request: HttpRequest) -> HttpResponse:
+        return JsonResponse({"read_from": PrimaryReplicaRouter().db_for_read(object)})
+
+    stack = ReplicaPinMiddleware(CatalogueCacheMiddleware(view))
+    with override_settings(CATALOGUE_CACHE_ENABLED=True):
+        miss = in_fresh_context(lambda: stack(RequestFactory().get("/programmes/", REMOTE_ADDR="10.0.0.6")))
+        hit = in_fresh_context(lambda: stack(RequestFactory().get("/programmes/", REMOTE_ADDR="10.0.0.6")))
+        staff = RequestFactory().get("/programmes/", HTTP_AUTHORIZATION="Bearer not-a-learner")
+        bypass = in_fresh_context(lambda: stack(staff))
+    assert (miss["X-Cache"], json.loads(miss.content)) == ("miss", {"read_from": "default"})
+    assert (hit["X-Cache"], json.loads(hit.content)) == ("hit", {"read_from": "default"})
+    assert (bypass["X-Cache"], json.loads(bypass.content)) == ("bypass", {"read_from": "replica"})
 
 
 def test_pin_state_does_not_leak_between_requests() -> None:

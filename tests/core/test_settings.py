@@ -164,6 +164,26 @@ def test_pgbouncer_transaction_mode() -> None:
     assert "options" not in db["OPTIONS"]  # PgBouncer rejects startup options: set them on the role
 
 
+@pytest.mark.parametrize("replica_direct", [False, True])
+def test_pgbouncer_in_front_of_the_primary_and_maybe_the_replica(replica_direct: bool) -> None:
+    """DATABASE_REPLICA_PGBOUNCER=false: PgBouncer fronts the primary only, and the replica
+    keeps persistent connections with the timeouts as startup options."""
+    extra = {"DATABASE_REPLICA_PGBOUNCER": "false"} if replica_direct else {}
+    databases = dump(
+        DATABASE_PGBOUNCER="true", DATABASE_REPLICA_URL="postgres://brisk@127.0.0.1:1/brisk_replica", **extra
+    )["DATABASES"]
+    assert databases["default"]["CONN_MAX_AGE"] == 0
+    assert "options" not in databases["default"]["OPTIONS"]
+    replica = databases["replica"]
+    if replica_direct:
+        assert replica["CONN_MAX_AGE"] == 60
+        assert "statement_timeout=10000" in replica["OPTIONS"]["options"]
+        assert "prepare_threshold" not in replica["OPTIONS"]
+    else:
+        assert replica["CONN_MAX_AGE"] == 0
+        assert replica["OPTIONS"]["prepare_threshold"] is None
+
+
 def test_replica_has_the_same_deadlines_and_a_router() -> None:
     settings = dump(DATABASE_REPLICA_URL="postgres://brisk@127.0.0.1:1/brisk_replica")
     primary, replica = settings["DATABASES"]["default"], settings["DATABASES"]["replica"]
