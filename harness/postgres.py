@@ -158,7 +158,8 @@ class PrivatePostgres:
         try:
             self._run("pg_ctl", "-D", str(self.cluster), "-l", str(self.log), "-w", "-t", "60", "start")
         except subprocess.CalledProcessError as error:
-            raise RuntimeError(f"PostgreSQL did not start: {error.stderr}\n{tail(self.log)}") from error
+            error.add_note(f"PostgreSQL did not start: {error.stderr}\n{tail(self.log)}")
+            raise
         self.started = True
         if self.has_pg_stat_statements:
             with self.connect("postgres") as conn:
