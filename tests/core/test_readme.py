@@ -54,7 +54,22 @@ def test_commands_use_the_projects_virtualenv() -> None:
     """`python manage.py` fails in a fresh clone (no Django outside .venv): commands say
     `.venv/bin/python`, except inside the image and after `source .venv/bin/activate`."""
     bare = re.compile(r"(?<![\w/.])python3? (?:manage\.py|-m (?!venv))")
+    pages = [README, *(path.read_text() for path in sorted((ROOT / "docs").glob("*.md")))]
     offending = [
-        line for line in README.splitlines() if bare.search(line) and "activate" not in line and "docker" not in line
+        line
+        for page in pages
+        for line in page.splitlines()
+        if bare.search(line) and "activate" not in line and "docker" not in line
     ]
     assert offending == []
+
+
+def test_links_stay_inside_the_repository() -> None:
+    """The README and docs/ send readers to files of this repository only."""
+    pages = {"README.md": README, **{f"docs/{p.name}": p.read_text() for p in (ROOT / "docs").glob("*.md")}}
+    for name, text in pages.items():
+        assert "../" not in text, name
+        for target in re.findall(r"\]\(([^)#]+)", text):
+            if target.startswith(("http://", "https://")):
+                continue
+            assert (ROOT / Path(name).parent / target).exists(), (name, target)
