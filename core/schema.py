@@ -112,16 +112,15 @@ def decimal_pattern(max_digits: int | None, decimal_places: int | None, *, negat
 
 
 # DRF's CharField refuses a NUL character anywhere, and, when it trims whitespace and may
-# not be blank, a text of whitespace only. Bounded by the field's length where it has one,
-# so that a generator drawing from the pattern rarely draws a text too long for it.
-def text_pattern(max_length: int | None, *, blank_refused: bool, numeric_refused: bool = False) -> str:
-    most = f"{{0,{max_length}}}" if max_length else "*"
+# not be blank, a text of whitespace only. (Unbounded: `maxLength` bounds the text, and
+# bounded repeats made a generator draw texts thousands of characters long.)
+def text_pattern(*, blank_refused: bool, numeric_refused: bool = False) -> str:
     if numeric_refused:  # a character that is neither NUL nor a digit
-        return f"^[^\\x00]{most}[^\\x00\\d][^\\x00]{most}$"
+        return r"^[^\x00]*[^\x00\d][^\x00]*$"
     if blank_refused:  # a character that is neither NUL nor whitespace
-        return f"^\\s{most}[^\\x00\\s][^\\x00]{most}$"
+        return r"^\s*[^\x00\s][^\x00]*$"
     # (at least one character: drf-spectacular offers a blank text as a `oneOf` alternative)
-    return f"^[^\\x00]{{1,{max_length}}}$" if max_length else "^[^\\x00]+$"
+    return r"^[^\x00]+$"
 
 
 def password_rules() -> dict[str, Any]:
@@ -172,9 +171,7 @@ class AutoSchema(openapi.AutoSchema):
         elif isinstance(field, NewPasswordField):
             rules = password_rules()
             schema["minLength"] = max(schema.get("minLength", 0), rules.get("minLength", 0))
-            schema["pattern"] = text_pattern(
-                field.max_length, blank_refused=False, numeric_refused=rules.get("numeric_refused", False)
-            )
+            schema["pattern"] = text_pattern(blank_refused=False, numeric_refused=rules.get("numeric_refused", False))
             if "description" in rules:
                 schema["description"] = rules["description"]
         elif (
@@ -183,7 +180,7 @@ class AutoSchema(openapi.AutoSchema):
             and not any(isinstance(validator, RegexValidator) for validator in field.validators)
         ):
             blank_refused = field.trim_whitespace and not field.allow_blank
-            schema["pattern"] = text_pattern(field.max_length, blank_refused=blank_refused)
+            schema["pattern"] = text_pattern(blank_refused=blank_refused)
         return schema
 
     def _mark_empty_filters_allowed(self, operation: dict[str, Any]) -> None:

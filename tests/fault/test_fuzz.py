@@ -71,7 +71,7 @@ def schemathesis_run(base_url: str, token: str | None, workdir: Path) -> subproc
     if token:
         command += ["--header", f"Authorization: Bearer {token}"]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
-    timeout = 600 + MAX_EXAMPLES * 30
+    timeout = 900 + MAX_EXAMPLES * 30
     # Its working directory gets Hypothesis' and schemathesis' caches (.hypothesis/, .schemathesis/).
     return subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
