@@ -9,13 +9,12 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
-from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
-from rest_framework.exceptions import ValidationError
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 
 from core.mail import send_after_commit
@@ -96,7 +95,7 @@ def password_change(*, user: User, current_password: str, new_password: str, req
         raise ValidationError({"current_password": [WRONG_CURRENT_PASSWORD]})
     try:
         validate_password(new_password, user=locked)
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         raise ValidationError({"new_password": list(exc.messages)}) from exc
     locked.set_password(new_password)
     locked.token_generation += 1
@@ -142,7 +141,7 @@ def password_reset_confirm(*, uid: str, token: str, new_password: str, request: 
         raise ValidationError({"token": [INVALID_RESET_LINK]})
     try:
         validate_password(new_password, user=user)
-    except DjangoValidationError as exc:
+    except ValidationError as exc:
         raise ValidationError({"new_password": list(exc.messages)}) from exc
     user.set_password(new_password)
     user.token_generation += 1
