@@ -209,6 +209,9 @@ class RedisErrorCounter(logging.Filter):
     alias; the catalogue cache's breaker opening for the catalogue alias), and counted here
     before the log line is rate-limited. Lets every record through."""
 
+    def reset(self) -> None:
+        """Nothing to forget (the logger's rate-limiting filters have an interval to reset)."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno >= logging.WARNING:
             REDIS_ERRORS.labels("default" if record.exc_info else "catalogue").inc()
