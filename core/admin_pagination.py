@@ -16,9 +16,16 @@ use) count exactly, as Django does.
 
 Use it with `show_full_result_count = False`, which drops the admin's second, unfiltered
 count.
+
+It also links only pages it can serve: the rows before a page are read and skipped
+(OFFSET), so page 40,000 of two million enrollments read two million rows and met
+`statement_timeout`. Pages stop after `max_rows_linked` rows (200 pages of 50): past them
+the admin neither links nor serves a page (asking for one is its "invalid page" notice),
+and the rows further on are reached by a filter, a search, or sorting the other way.
 """
 
 import json
+import math
 from functools import cached_property
 from typing import Any
 
@@ -30,6 +37,15 @@ from django.db.models import QuerySet
 class EstimatedCountPaginator(Paginator):
     # Counting up to this many rows costs a few milliseconds whatever the table's size.
     exact_limit = 10_000
+    # The deepest row a page may reach: skipping this many (filtered, joined) rows stays
+    # well under the 300 ms a changelist page may take (bench/ADMIN.md, "last page").
+    max_rows_linked = 10_000
+
+    @property
+    def num_pages(self) -> int:
+        """Django's figure, capped at the page holding row `max_rows_linked`."""
+        pages = super().num_pages
+        return min(pages, max(1, math.ceil(self.max_rows_linked / self.per_page)))
 
     @cached_property
     def count(self) -> int:
