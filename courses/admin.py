@@ -20,8 +20,9 @@ from .bulk import courses_set_published, enrollments_cancel, enrollments_csv
 from .models import Category, Course, Enrollment, Review
 
 # An export streams as it reads (its first line before any query); this bounds how long
-# one response may run: 100,000 rows take a few seconds at the large demo scale.
-EXPORT_ROW_LIMIT = 100_000
+# one response may run: 100,000 rows took 27 s on a loaded 2-core machine (bench/ADMIN.md),
+# too close to Gunicorn's 30 s.
+EXPORT_ROW_LIMIT = 50_000
 
 
 @admin.register(Category)

@@ -9,7 +9,7 @@ from ._selection import add_enrollment_selection, enrollment_selection
 
 class Command(BaseCommand):
     help = (
-        "Write a selection of enrollments of any size as CSV (the admin's export, which stops at 100,000), "
+        "Write a selection of enrollments of any size as CSV (the admin's export, which stops at 50,000), "
         "read in short queries of 2,000 rows."
     )
 
