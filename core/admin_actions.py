@@ -13,6 +13,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.actions import delete_selected
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
@@ -39,3 +40,30 @@ def refuse(model_admin: admin.ModelAdmin[Any], request: HttpRequest, what: str, 
         f"Narrow it with the filters or a search, or run `python manage.py {command}` on a server.",
         messages.ERROR,
     )
+
+
+# Django's own "Delete selected" lists every row it would delete, with the rows that
+# depend on it, on its confirmation page: for "select all" of two million enrollments
+# that page is never drawn. It keeps working for what a page can show.
+DELETE_ROW_LIMIT = 1_000
+
+
+@admin.action(permissions=["delete"], description=delete_selected.short_description)  # type: ignore[attr-defined]
+def bounded_delete_selected(model_admin: admin.ModelAdmin[Any], request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    """Django's delete_selected, refused up front past DELETE_ROW_LIMIT rows."""
+    if not selection_within(request, queryset, DELETE_ROW_LIMIT):
+        model_admin.message_user(
+            request,
+            f"Deleting is limited to {DELETE_ROW_LIMIT:,} rows at a time here, and this selection holds more. "
+            "Narrow it with the filters or a search, or delete in batches from `python manage.py shell` "
+            "on a server (core.batches walks any selection in short transactions).",
+            messages.ERROR,
+        )
+        return None
+    return delete_selected(model_admin, request, queryset)
+
+
+def install_bounded_delete(site: admin.AdminSite) -> None:
+    """Replace the site's "Delete selected" with the bounded one (core.admin does it)."""
+    site.disable_action("delete_selected")
+    site.add_action(bounded_delete_selected, "delete_selected")

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import OperationalError
 from django.test import Client
 
+from core import admin_actions as core_admin_actions
 from core.admin_pagination import EstimatedCountPaginator
 from core.batches import values_in_chunks
 from courses import admin as courses_admin
@@ -263,3 +264,28 @@ def test_an_outage_in_the_api_stays_json(client: Client, monkeypatch: pytest.Mon
     response = client.get("/courses/")
     assert response.status_code == 503
     assert response["Content-Type"] == "application/json"
+
+
+# --- "Delete selected" is bounded too --------------------------------------------------
+
+
+def test_delete_selected_past_its_limit_is_refused(admin_client: Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core_admin_actions, "DELETE_ROW_LIMIT", 2)
+    EnrollmentFactory.create_batch(3)
+    response = post_all(admin_client, ENROLLMENTS_URL, "delete_selected")
+    assert response.status_code == 302
+    assert Enrollment.objects.count() == 3
+    (message,) = messages_of(admin_client, ENROLLMENTS_URL)
+    assert "limited to 2 rows" in message
+
+
+def test_delete_selected_within_its_limit_asks_then_deletes(admin_client: Client) -> None:
+    enrollments = EnrollmentFactory.create_batch(2)
+    pks = [e.pk for e in enrollments]
+    confirm = admin_client.post(ENROLLMENTS_URL, {"action": "delete_selected", "_selected_action": pks, "index": "0"})
+    assert confirm.status_code == 200  # Django's confirmation page
+    done = admin_client.post(
+        ENROLLMENTS_URL, {"action": "delete_selected", "_selected_action": pks, "post": "yes", "index": "0"}
+    )
+    assert done.status_code == 302
+    assert not Enrollment.objects.filter(pk__in=pks).exists()
