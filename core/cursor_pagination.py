@@ -87,7 +87,10 @@ class Keyset:
             ordering, values = data["o"], data["v"]
             if ordering != self.names or not isinstance(values, list) or len(values) != len(self.columns):
                 raise ValueError
-            return [field.to_python(value) for (field, _), value in zip(self.columns, values, strict=True)]
+            if any(not isinstance(value, str) or "\x00" in value for value in values):
+                raise ValueError
+            # clean(): the field's own validators too (a price of 1e50 never reaches SQL).
+            return [field.clean(value, None) for (field, _), value in zip(self.columns, values, strict=True)]
         except (ValueError, TypeError, KeyError, binascii.Error, DjangoValidationError):
             raise _cursor_error(
                 "Invalid cursor: use the `next` URL of a cursor page as it is (it belongs to the list's ordering)."

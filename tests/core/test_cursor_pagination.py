@@ -1,6 +1,8 @@
 """Deep pages of API lists: page numbers stop at a bounded depth (a 400 naming the cursor),
 and `?cursor=` pages any depth by the list's ordering, with no overlap and a stable order."""
 
+import base64
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,11 @@ def staff_client(staff: Any) -> APIClient:
     client = APIClient()
     client.force_authenticate(staff)
     return client
+
+
+def encode_cursor(ordering: list[str], values: list[Any]) -> str:
+    raw = json.dumps({"o": ordering, "v": values}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def make_enrollments(n: int) -> list[Enrollment]:
@@ -109,12 +116,25 @@ def test_a_page_past_the_end_of_a_short_list_stays_a_404(staff_client: APIClient
     assert response.status_code == 404
 
 
+def test_forged_cursor_values_on_a_public_list_are_400s() -> None:
+    CourseFactory()
+    client = APIClient()
+    for ordering, values in [("title", ["\x00", "1"]), ("-price", ["1e50", "1"]), ("-price", ["NaN", "1"])]:
+        cursor = encode_cursor([ordering, "id"], values)
+        response = client.get("/courses/", {"ordering": ordering, "cursor": cursor})
+        assert response.status_code == 400, (ordering, values, response.content)
+        assert "cursor" in response.json()
+
+
 @pytest.mark.parametrize(
     "params",
     [
         {"cursor": "not-a-cursor"},
         {"cursor": "eyJvIjpbInRpdGxlIl0sInYiOlsieCJdfQ"},  # another ordering's cursor
         {"cursor": "", "page": "1"},
+        {"cursor": encode_cursor(["-enrolled_at", "id"], ["2026-01-01T00:00:00+00:00", "1" * 30])},
+        {"cursor": encode_cursor(["-enrolled_at", "id"], ["99999-01-01", "1"])},
+        {"cursor": encode_cursor(["-enrolled_at", "id"], [{"a": 1}, "1"])},
     ],
 )
 def test_bad_cursor_requests_are_400s(staff_client: APIClient, params: dict[str, str]) -> None:
