@@ -10,7 +10,9 @@ page's query count. Needs a seeded database (`seed_demo --size large`).
 """
 
 import argparse
+import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -27,8 +29,10 @@ django.setup()
 from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
+from rest_framework_simplejwt.tokens import AccessToken  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from core.cursor_pagination import MAX_PAGE_ROWS  # noqa: E402
 from courses.models import Enrollment  # noqa: E402
 
 PAGES = [
@@ -62,9 +66,12 @@ def main() -> int:
         return 1
     client = Client()
     client.force_login(staff)
+    # The API pages (JWT); the admin pages go by the session and ignore it.
+    client.defaults["HTTP_AUTHORIZATION"] = f"Bearer {AccessToken.for_user(staff)}"
 
     rows = []
-    for number, (name, path) in enumerate(PAGES, 1):
+    pages = [*PAGES, *_last_pages(client), *_api_pages(client)]
+    for number, (name, path) in enumerate(pages, 1):
         client.get(path)  # warm-up: connection, content types, plans
         times, cpu = [], []
         for _ in range(args.rounds):
@@ -81,7 +88,7 @@ def main() -> int:
         row = (name, path, *medians, sql_ms, len(queries.captured_queries))
         rows.append(row)
         print(
-            f"[{number}/{len(PAGES)}] {name:28} median {row[2]:7.1f} ms  max {row[3]:7.1f} ms"
+            f"[{number}/{len(pages)}] {name:28} median {row[2]:7.1f} ms  max {row[3]:7.1f} ms"
             f"  python CPU {row[4]:6.1f} ms  SQL {row[5]:6.1f} ms  {row[6]} queries"
         )
 
@@ -105,6 +112,38 @@ def main() -> int:
     worst_median = max(row[2] for row in rows)
     print(f"slowest median: {worst_median:.0f} ms ({'under' if worst_median < 300 else 'OVER'} 300 ms)")
     return 0
+
+
+def _last_pages(client: Client) -> list[tuple[str, str]]:
+    """The last page each changelist links (its paginator stops at a bounded depth)."""
+    last = []
+    for name, path in PAGES:
+        links = re.findall(r'href="\?[^"]*\bp=(\d+)[^"]*"', client.get(path).content.decode())
+        num_pages = max((int(n) for n in links), default=1)
+        if num_pages > 1:
+            last.append((f"{name}: last linked page", f"{path}{'&' if '?' in path else '?'}p={num_pages}"))
+    return last
+
+
+def _api_pages(client: Client) -> list[tuple[str, str]]:
+    """API lists at the deepest page a page number reaches (the list's last one when it is
+    shorter), and a staff enrollments cursor page 20,000 rows deep (every cursor page
+    costs the same)."""
+    pages = []
+    for name, base, size in [
+        ("API enrollments", "/enrollments/?", 10),
+        ("API enrollments", "/enrollments/?", 100),
+        ("API enrollments: cancelled", "/enrollments/?status=cancelled&", 100),
+        ("API courses by price", "/courses/?ordering=-price&", 100),
+    ]:
+        count = client.get(f"{base}page_size={size}").json()["count"]
+        deepest = min(math.ceil(count / size), MAX_PAGE_ROWS // size)
+        pages.append((f"{name}: deepest page ({size} rows)", f"{base}page={deepest}&page_size={size}"))
+    url = "/enrollments/?cursor=&page_size=100"
+    for _ in range(200):
+        url = client.get(url).json()["next"] or url
+    pages.append(("API enrollments: cursor, 20,000 rows deep", url.removeprefix("http://testserver")))
+    return pages
 
 
 def _estimate(table: str) -> int:

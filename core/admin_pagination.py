@@ -16,13 +16,20 @@ use) count exactly, as Django does.
 
 Use it with `show_full_result_count = False`, which drops the admin's second, unfiltered
 count.
+
+It also links only pages it can serve: the rows before a page are read and skipped
+(OFFSET), so page 40,000 of two million enrollments read two million rows and met
+`statement_timeout`. Pages stop after `max_rows_linked` rows (200 pages of 50): past them
+the admin neither links nor serves a page (asking for one is its "invalid page" notice),
+and the rows further on are reached by a filter, a search, or sorting the other way.
 """
 
 import json
+import math
 from functools import cached_property
 from typing import Any
 
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connections
 from django.db.models import QuerySet
 
@@ -30,6 +37,29 @@ from django.db.models import QuerySet
 class EstimatedCountPaginator(Paginator):
     # Counting up to this many rows costs a few milliseconds whatever the table's size.
     exact_limit = 10_000
+    # The deepest row a page may reach: skipping this many (filtered, joined) rows stays
+    # well under the 300 ms a changelist page may take (bench/ADMIN.md, "last page").
+    max_rows_linked = 10_000
+
+    def page(self, number: Any) -> Page:
+        """Django's page, but past the first one the rows are picked by id: `pk IN (SELECT id
+        ... ORDER BY <ordering> LIMIT n OFFSET m)`. The OFFSET then walks the ordering's
+        index alone, not the joins of `list_select_related` for every row it skips."""
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        rows = self.object_list
+        if bottom and isinstance(rows, QuerySet):
+            return Page(rows.filter(pk__in=rows.values("pk")[bottom:top]), number, self)
+        return Page(rows[bottom:top], number, self)
+
+    @property
+    def num_pages(self) -> int:
+        """Django's figure, capped at the page holding row `max_rows_linked`."""
+        pages = super().num_pages
+        return min(pages, max(1, math.ceil(self.max_rows_linked / self.per_page)))
 
     @cached_property
     def count(self) -> int:

@@ -71,7 +71,7 @@ class Route:
     params: frozenset[str]
 
 
-_PAGE = {"page", "page_size"}
+_PAGE = {"page", "page_size", "cursor"}
 ROUTES = (
     Route(
         "programme-list",

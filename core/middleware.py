@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django_redis.exceptions import ConnectionInterrupted
 
 from core import logging as request_logging
+from core.admin_errors import admin_unavailable_page, is_admin_request
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ class RequestBodyLimitMiddleware:
 
 
 class ServiceUnavailableMiddleware:
-    """A database or cache that is down or too slow answers 503 JSON from any view.
+    """A database or cache that is down or too slow answers 503 JSON from any view (an
+    admin page inside the admin: core.admin_errors).
 
     core.exceptions.exception_handler already does this inside DRF views; this covers the
     rest (the admin, plain Django views) and what DRF re-raises. A query cancelled by
@@ -160,6 +162,8 @@ class ServiceUnavailableMiddleware:
         else:
             return None
         logger.warning("%s unavailable: %s", what, exception)
+        if is_admin_request(request):
+            return admin_unavailable_page(request, what)
         return JsonResponse(
             {"detail": f"The {what} is unavailable or too slow; try again shortly."},
             status=503,

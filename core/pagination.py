@@ -8,6 +8,9 @@ and the page query reads
 `... WHERE id IN (SELECT id ... ORDER BY <ordering> LIMIT n OFFSET m) ORDER BY <ordering>`:
 still one query. The count is the list's own (core.catalogue_cache.list_count shares it
 between the pages of one cached public list).
+
+Page numbers reach the first 10,000 results; past them a page is a 400 naming `?cursor=`,
+which pages any depth by the list's ordering (core.cursor_pagination).
 """
 
 from collections.abc import Callable
@@ -19,6 +22,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 
 from core.catalogue_cache import list_count
+from core.cursor_pagination import CursorPaginationMixin
 
 MAX_PAGE_NUMBER_DIGITS = 18
 MAX_PAGE_NUMBER = 10**MAX_PAGE_NUMBER_DIGITS - 1
@@ -57,9 +61,10 @@ class DeferredPage:
         return self.queryset.filter(pk__in=self.queryset.values("pk")[page])
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
+class PageNumberPagination(CursorPaginationMixin, pagination.PageNumberPagination):
     """`?page=N&page_size=M`: default 10, above 100 clamped, bad values a 400, past the end a
-    404. Every list view gets it (DEFAULT_PAGINATION_CLASS) and needs nothing else."""
+    404, past the first 10,000 results a 400 naming `?cursor=`, which it also serves.
+    Every list view gets it (DEFAULT_PAGINATION_CLASS) and needs nothing else."""
 
     page_size = 10
     page_size_query_param = "page_size"
@@ -82,12 +87,26 @@ class PageNumberPagination(pagination.PageNumberPagination):
         }
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
+            if parameter["name"] not in descriptions:
+                continue
             parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_NUMBER}
-            parameter["description"] = descriptions.get(parameter["name"], parameter["description"])
-        return parameters
+            parameter["description"] = descriptions[parameter["name"]]
+        return [*parameters, self.cursor_schema_parameter()]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        response = super().get_paginated_response_schema(schema)
+        response["required"] = ["results"]  # a cursor page has `next` and `results` only
+        return response
+
+    def get_paginated_response(self, data: Any) -> Any:
+        if self._cursor_mode:
+            return self.get_cursor_response(data)
+        return super().get_paginated_response(data)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
-        positive_int_param(request, self.page_query_param)
+        if self.cursor_query_param in request.query_params:
+            return self.paginate_by_cursor(queryset, request)
+        self.check_depth(request, queryset, positive_int_param(request, self.page_query_param))
         if isinstance(queryset, QuerySet):
             rows = queryset
             queryset = DeferredPage(rows, count=lambda: list_count(request, rows.count))
