@@ -302,6 +302,15 @@ def install_write_watchers() -> None:
 # --- Serving ---------------------------------------------------------------------------
 
 
+# Answers stored like pages, for CATALOGUE_NEGATIVE_TTL: they depend on nothing but the
+# request and the generations (a 404 of an unpublished course, a 400 of a bad filter).
+NEGATIVE_STATUSES = frozenset({400, 404})
+
+
+def _vary(response: HttpResponse) -> list[str]:
+    return [item.strip() for item in response.get("Vary", "").split(",") if item.strip()]
+
+
 def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
@@ -433,13 +442,23 @@ class CatalogueCacheMiddleware:
             return self._from_entry(request, entry, hit=True)
         return self._compute(request, key=prefix + generation)
 
-    def _from_entry(self, request: HttpRequest, entry: tuple[bytes, str, str], *, hit: bool) -> HttpResponse:
+    def _from_entry(self, request: HttpRequest, entry: tuple[Any, ...], *, hit: bool) -> HttpResponse:
+        if len(entry) == 4:  # a negative answer: (status, body, content_type, vary)
+            status, body, content_type, vary = entry
+            response = HttpResponse(body, status=status, content_type=content_type)
+            self._negative_headers(response, vary, hit=hit)
+            return response
         body, etag, content_type = entry
         response = HttpResponse(body, content_type=content_type)
         self._public_headers(response, etag, hit=hit)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
         return response
+
+    @staticmethod
+    def _negative_headers(response: HttpResponse, vary: str, *, hit: bool) -> None:
+        response["Vary"] = vary
+        response["X-Cache"] = "hit" if hit else "miss"
 
     @staticmethod
     def _public_headers(response: HttpResponse, etag: str, *, hit: bool) -> None:
@@ -472,27 +491,55 @@ class CatalogueCacheMiddleware:
                 cache_call_quietly(cache.delete, lock_key)
                 return self._from_entry(request, entry, hit=True)
         else:
+            # Until the entry comes, or the lock goes without one (the computation ended
+            # in an answer that is not stored, e.g. a 5xx): then compute it here at once.
             deadline = time.monotonic() + settings.CATALOGUE_LOCK_WAIT_SECONDS
             while time.monotonic() < deadline:
                 time.sleep(0.01)
                 try:
-                    entry = cache_call(cache.get, key)
+                    found = cache_call(cache.get_many, [key, lock_key])
                 except CacheUnavailable:
                     break
-                if entry is not None:
-                    return self._from_entry(request, entry, hit=True)
+                if key in found:
+                    return self._from_entry(request, found[key], hit=True)
+                if lock_key not in found:
+                    break
         try:
             response = self.get_response(request)
+            # Stored before the lock goes: a waiter that sees no lock and no entry knows
+            # that nothing is coming and computes at once.
+            stored = self._store(key, response)
         finally:
             if owner:
                 cache_call_quietly(cache.delete, lock_key)
-        if response.status_code != 200 or response.streaming:
+        if stored is None:
             return response
-        body = response.content
-        etag = _etag(body)
-        content_type = response.get("Content-Type", "application/json")
-        cache_call_quietly(cache.set, key, (body, etag, content_type), settings.CATALOGUE_CACHE_TTL)
+        if len(stored) == 4:
+            self._negative_headers(response, stored[3], hit=False)
+            return response
+        etag = stored[1]
         self._public_headers(response, etag, hit=False)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
         return response
+
+    @staticmethod
+    def _store(key: str, response: HttpResponse) -> tuple[Any, ...] | None:
+        """Store a 200 (the page) or a 404/400 (briefly); return the entry, or None."""
+        if response.streaming:
+            return None
+        cache = caches[CACHE_ALIAS]
+        entry: tuple[Any, ...]
+        if response.status_code in NEGATIVE_STATUSES:
+            # A 404 or 400 is as much a function of the generations as a page: stored
+            # briefly, so a flood of requests for a missing id costs one computation.
+            vary = ", ".join(dict.fromkeys([*_vary(response), "Accept", "Authorization"]))
+            entry = (response.status_code, response.content, response.get("Content-Type", "application/json"), vary)
+            cache_call_quietly(cache.set, key, entry, settings.CATALOGUE_NEGATIVE_TTL)
+            return entry
+        if response.status_code != 200:
+            return None
+        body = response.content
+        entry = (body, _etag(body), response.get("Content-Type", "application/json"))
+        cache_call_quietly(cache.set, key, entry, settings.CATALOGUE_CACHE_TTL)
+        return entry

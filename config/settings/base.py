@@ -164,6 +164,8 @@ CATALOGUE_CACHE_RETRY_SECONDS = env.float("CATALOGUE_CACHE_RETRY_SECONDS", defau
 # One request computes a missing page; others wait up to LOCK_WAIT for it.
 CATALOGUE_LOCK_SECONDS = 10
 CATALOGUE_LOCK_WAIT_SECONDS = env.float("CATALOGUE_LOCK_WAIT_SECONDS", default=2.0)
+# A 404 or 400 of a catalogue route is stored this long (under the same generations).
+CATALOGUE_NEGATIVE_TTL = env.int("CATALOGUE_NEGATIVE_TTL", default=5)
 if REDIS_URL:
     _redis_options = {
         "PARSER_CLASS": "redis.connection._HiredisParser",
