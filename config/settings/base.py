@@ -51,6 +51,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that can answer (the catalogue cache), so every answer has CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Any answer that does not say it may be cached is `private, no-store`.
+    "core.private_cache.PrivateByDefaultMiddleware",
     # A body above DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
     "core.middleware.RequestBodyLimitMiddleware",
     # Off unless DATABASE_REPLICA_URL is set; before anything that reads.
