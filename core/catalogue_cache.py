@@ -12,9 +12,10 @@ Writes. Every INSERT/UPDATE/DELETE/TRUNCATE that Django sends to a catalogue tab
 seen by a database execute-wrapper, which bumps that table's family generation at once
 and again when the transaction commits. So a change made through
 the API, the admin, a service, a bulk `update()` or a management command is visible on
-the very next read, with no call to remember. Enrollments are not a catalogue table: the
-counts they move (`student_count`, `enrollment_count`, `seats_left`) lag by at most
-CATALOGUE_CACHE_TTL seconds.
+the very next read, with no call to remember. Enrollments belong to the "seats" family,
+which only the course detail reads: its `seats_left` and `enrollment_count` are exact on
+the next read, while the counts lists show (`student_count`, `enrollment_count`) lag by at
+most CATALOGUE_CACHE_TTL seconds.
 
 Failure. Redis errors never fail a request: the page is computed from the database and
 the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval.
@@ -52,6 +53,10 @@ TABLE_FAMILIES: dict[str, str] = {
     # Names of instructors and reviewers appear in catalogue pages. A new user changes
     # no page, so only UPDATE and DELETE count for this table (see _families_written).
     "accounts_user": "users",
+    # Enrollments move `seats_left` and `enrollment_count`: only the course detail reads
+    # this family, so lists stay cached through enrollments (their counts lag by at most
+    # CATALOGUE_CACHE_TTL) while the detail is exact on the next read.
+    "courses_enrollment": "seats",
 }
 ALL_FAMILIES = tuple(sorted(set(TABLE_FAMILIES.values())))
 
@@ -88,7 +93,7 @@ ROUTES = (
     Route(
         "course-detail",
         re.compile(r"^/courses/[0-9]+/$"),
-        ("programmes", "courses", "users", "reviews"),
+        ("programmes", "courses", "users", "reviews", "seats"),
         frozenset(),
     ),
     Route(
