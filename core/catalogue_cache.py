@@ -382,7 +382,6 @@ class CatalogueCacheMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        install_write_watchers()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method != "GET" or not settings.CATALOGUE_CACHE_ENABLED:

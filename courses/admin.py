@@ -17,7 +17,6 @@ from django.utils import timezone
 from accounts.models import User
 from core.admin_pagination import EstimatedCountPaginator
 from core.aggregates import count_subquery
-from core.cache_invalidation import COURSES, PROGRAMMES, catalogue_changed_on_commit
 
 from .models import Category, Course, Enrollment, Review
 
@@ -86,13 +85,11 @@ class CourseAdmin(admin.ModelAdmin):
     @admin.action(description="Publish selected courses")
     def publish(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
         changed = queryset.filter(is_published=False).update(is_published=True, updated_at=timezone.now())
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         self.message_user(request, f"Published {changed} course(s).")
 
     @admin.action(description="Unpublish selected courses")
     def unpublish(self, request: HttpRequest, queryset: QuerySet[Course]) -> None:
         changed = queryset.filter(is_published=True).update(is_published=False, updated_at=timezone.now())
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         self.message_user(request, f"Unpublished {changed} course(s).")
 
 
@@ -176,7 +173,6 @@ class EnrollmentAdmin(UserOrCourseSearchAdmin):
     def cancel(self, request: HttpRequest, queryset: QuerySet[Enrollment]) -> None:
         # As enrollment_cancel does for one: active ones only; completed ones stay completed.
         cancelled = queryset.filter(status=Enrollment.Status.ACTIVE).update(status=Enrollment.Status.CANCELLED)
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         self.message_user(
             request, f"Cancelled {cancelled} active enrollment(s); completed and cancelled ones are unchanged."
         )

@@ -4,10 +4,16 @@ Each test warms the detail page through the cache, writes one way, and reads it 
 anonymous caller: the answer is computed afresh (`X-Cache: miss`) with the new count.
 """
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
@@ -15,6 +21,8 @@ from courses.models import Course, Enrollment
 from tests.factories import CourseFactory, EnrollmentFactory, ProgrammeFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -122,3 +130,29 @@ def test_lists_keep_their_staleness_bound(reader: APIClient) -> None:
     assert listed["X-Cache"] == "hit"
     assert listed.json()["results"][0]["enrollment_count"] == 0
     assert seats(reader, course, cache="miss") == 4
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_write_from_another_process(reader: APIClient) -> None:
+    """A management command's process never loads the middleware: its write watcher comes
+    from CoreConfig.ready(), so the reader here sees the write at once."""
+    course = CourseFactory(capacity=1)
+    enrollment = EnrollmentFactory(course=course)
+    assert warm(reader, course) == 0
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{connection.settings_dict['NAME']}",
+    }
+    if db.get("PASSWORD"):
+        env["PGPASSWORD"] = db["PASSWORD"]
+    code = (
+        "from courses.models import Enrollment; "
+        f"Enrollment.objects.filter(pk={enrollment.pk}).update(status=Enrollment.Status.CANCELLED)"
+    )
+    subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    assert seats(reader, course, cache="miss") == 1
