@@ -23,12 +23,12 @@ the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -38,6 +38,8 @@ from django.db import connections, transaction
 from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
+
+from core.catalogue_routes import Route, routes_from_urls
 
 logger = logging.getLogger("brisk.cache")
 
@@ -61,52 +63,17 @@ TABLE_FAMILIES: dict[str, str] = {
 ALL_FAMILIES = tuple(sorted(set(TABLE_FAMILIES.values())))
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    pattern: re.Pattern[str]
-    families: tuple[str, ...]
-    params: frozenset[str]
+@functools.cache
+def routes() -> tuple[Route, ...]:
+    """The cached routes, derived from the API's router (core.catalogue_routes)."""
+    from django.utils.module_loading import import_string
 
-
-_PAGE = {"page", "page_size"}
-ROUTES = (
-    Route(
-        "programme-list",
-        re.compile(r"^/programmes/$"),
-        ("programmes", "courses"),
-        frozenset({"is_active", "search", "ordering", *_PAGE}),
-    ),
-    Route("programme-detail", re.compile(r"^/programmes/[0-9]+/$"), ("programmes", "courses", "users"), frozenset()),
-    Route(
-        "programme-courses",
-        re.compile(r"^/programmes/[0-9]+/courses/$"),
-        ("programmes", "courses", "users", "reviews"),
-        frozenset(_PAGE),
-    ),
-    Route(
-        "course-list",
-        re.compile(r"^/courses/$"),
-        ("programmes", "courses", "users", "reviews"),
-        frozenset({"programme", "category", "instructor", "price_min", "price_max", "search", "ordering", *_PAGE}),
-    ),
-    Route(
-        "course-detail",
-        re.compile(r"^/courses/[0-9]+/$"),
-        ("programmes", "courses", "users", "reviews", "seats"),
-        frozenset(),
-    ),
-    Route(
-        "course-reviews",
-        re.compile(r"^/courses/[0-9]+/reviews/$"),
-        ("courses", "users", "reviews"),
-        frozenset(_PAGE),
-    ),
-)
+    router = import_string(settings.CATALOGUE_CACHE_ROUTER)
+    return routes_from_urls(router.urls, frozenset(ALL_FAMILIES))
 
 
 def match_route(path: str) -> Route | None:
-    for route in ROUTES:
+    for route in routes():
         if route.pattern.match(path):
             return route
     return None
@@ -312,6 +279,14 @@ def install_write_watchers() -> None:
 NEGATIVE_STATUSES = frozenset({400, 404})
 
 
+# Headers a cached answer gets when it is served, not stored with it.
+_SET_ON_SERVING = frozenset({"ETag", "Cache-Control", "Vary", "X-Cache"})
+
+
+def cache_set(key: str, value: Any, timeout: int) -> None:
+    caches[CACHE_ALIAS].set(key, value, timeout)
+
+
 def _vary(response: HttpResponse) -> list[str]:
     return [item.strip() for item in response.get("Vary", "").split(",") if item.strip()]
 
@@ -436,7 +411,7 @@ class CatalogueCacheMiddleware:
         request.GET = QueryDict(query)
         request.META["QUERY_STRING"] = query
         origin = f"{request.scheme}://{request.get_host()}{request.path}"
-        prefix = f"page:{_digest(f'{origin}?{query}')}|"
+        prefix = f"answer:{_digest(f'{origin}?{query}')}|"
         try:
             generation, entry = cache_call(_lookup, caches[CACHE_ALIAS], route.families, prefix)
         except CacheUnavailable:
@@ -446,14 +421,14 @@ class CatalogueCacheMiddleware:
             return self._from_entry(request, entry, hit=True)
         return self._compute(request, key=prefix + generation)
 
-    def _from_entry(self, request: HttpRequest, entry: tuple[Any, ...], *, hit: bool) -> HttpResponse:
-        if len(entry) == 4:  # a negative answer: (status, body, content_type, vary)
-            status, body, content_type, vary = entry
-            response = HttpResponse(body, status=status, content_type=content_type)
-            self._negative_headers(response, vary, hit=hit)
+    def _from_entry(self, request: HttpRequest, entry: dict[str, Any], *, hit: bool) -> HttpResponse:
+        response = HttpResponse(entry["body"], status=entry["status"])
+        for name, value in entry["headers"]:
+            response[name] = value
+        etag = entry["etag"]
+        if etag is None:  # a negative answer
+            self._negative_headers(response, entry["vary"], hit=hit)
             return response
-        body, etag, content_type = entry
-        response = HttpResponse(body, content_type=content_type)
         self._public_headers(response, etag, hit=hit)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
@@ -518,32 +493,36 @@ class CatalogueCacheMiddleware:
                 cache_call_quietly(cache.delete, lock_key)
         if stored is None:
             return response
-        if len(stored) == 4:
-            self._negative_headers(response, stored[3], hit=False)
+        if stored["etag"] is None:
+            self._negative_headers(response, stored["vary"], hit=False)
             return response
-        etag = stored[1]
+        etag = stored["etag"]
         self._public_headers(response, etag, hit=False)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
         return response
 
     @staticmethod
-    def _store(key: str, response: HttpResponse) -> tuple[Any, ...] | None:
-        """Store a 200 (the page) or a 404/400 (briefly); return the entry, or None."""
-        if response.streaming:
-            return None
-        cache = caches[CACHE_ALIAS]
-        entry: tuple[Any, ...]
-        if response.status_code in NEGATIVE_STATUSES:
-            # A 404 or 400 is as much a function of the generations as a page: stored
-            # briefly, so a flood of requests for a missing id costs one computation.
-            vary = ", ".join(dict.fromkeys([*_vary(response), "Accept", "Authorization"]))
-            entry = (response.status_code, response.content, response.get("Content-Type", "application/json"), vary)
-            cache_call_quietly(cache.set, key, entry, settings.CATALOGUE_NEGATIVE_TTL)
-            return entry
-        if response.status_code != 200:
+    def _store(key: str, response: HttpResponse) -> dict[str, Any] | None:
+        """Store a 200 (the page) or a 404/400 (briefly) with the headers the views and the
+        middleware below this one gave it, so that a hit is the same answer; return the
+        entry, or None."""
+        if response.streaming or response.status_code not in {200, *NEGATIVE_STATUSES}:
             return None
         body = response.content
-        entry = (body, _etag(body), response.get("Content-Type", "application/json"))
-        cache_call_quietly(cache.set, key, entry, settings.CATALOGUE_CACHE_TTL)
+        entry = {
+            "status": response.status_code,
+            "body": body,
+            "headers": [(name, value) for name, value in response.items() if name not in _SET_ON_SERVING],
+            "etag": None,
+            "vary": "",
+        }
+        if response.status_code == 200:
+            entry["etag"] = _etag(body)
+            cache_call_quietly(cache_set, key, entry, settings.CATALOGUE_CACHE_TTL)
+        else:
+            # A 404 or 400 is as much a function of the generations as a page: stored
+            # briefly, so a flood of requests for a missing id costs one computation.
+            entry["vary"] = ", ".join(dict.fromkeys([*_vary(response), "Accept", "Authorization"]))
+            cache_call_quietly(cache_set, key, entry, settings.CATALOGUE_NEGATIVE_TTL)
         return entry

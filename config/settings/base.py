@@ -157,6 +157,8 @@ SILENCED_SYSTEM_CHECKS = ["models.W038"]
 REDIS_URL = env("REDIS_URL", default="")
 # Anonymous catalogue pages are served from the "catalogue" cache (core.catalogue_cache).
 CATALOGUE_CACHE_ENABLED = env.bool("CATALOGUE_CACHE_ENABLED", default=True)
+# The router whose viewsets say which of their actions are cached (core.catalogue_routes).
+CATALOGUE_CACHE_ROUTER = "config.api_router.router"
 # Upper bound on how long enrollment-driven counts may lag in a cached page.
 CATALOGUE_CACHE_TTL = env.int("CATALOGUE_CACHE_TTL", default=30)
 # How long a CDN may keep a public catalogue page (s-maxage); browsers always revalidate.
