@@ -200,6 +200,10 @@ def _lookup(cache: Any, families: tuple[str, ...], prefix: str) -> tuple[str, An
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)"?', re.IGNORECASE)
 
 
+# An UPDATE of enrollments moves seats only if it sets one of these columns.
+_SEAT_COLUMNS = re.compile(r'\bSET\b.*"?\b(status|course_id)\b"?\s*=', re.IGNORECASE | re.DOTALL)
+
+
 def _families_written(sql: str) -> set[str]:
     if not sql or sql.lstrip()[:1].upper() not in {"I", "U", "D", "T"}:
         return set()
@@ -213,6 +217,8 @@ def _families_written(sql: str) -> set[str]:
     family = TABLE_FAMILIES.get(table)
     if family is None or (family == "users" and verb == "INSERT"):
         return set()
+    if family == "seats" and verb == "UPDATE" and not _SEAT_COLUMNS.search(sql.partition(" WHERE ")[0]):
+        return set()  # e.g. progress alone: no seat moves
     return {family}
 
 

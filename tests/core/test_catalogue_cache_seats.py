@@ -79,6 +79,15 @@ def test_complete(reader: APIClient) -> None:
     assert seats(reader, course, cache="miss") == 1
 
 
+def test_progress_alone_keeps_the_cached_detail(reader: APIClient) -> None:
+    course = CourseFactory(capacity=2)
+    enrollment = EnrollmentFactory(course=course)
+    assert warm(reader, course) == 1
+    response = as_user(enrollment.user).patch(f"/enrollments/{enrollment.pk}/", {"progress": 40}, format="json")
+    assert response.status_code == 200, response.content
+    assert seats(reader, course, cache="hit") == 1
+
+
 def test_bulk_enrollment(reader: APIClient) -> None:
     course = CourseFactory(capacity=5)
     assert warm(reader, course) == 5
