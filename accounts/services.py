@@ -4,7 +4,6 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core.cache_invalidation import USERS, catalogue_changed_on_commit
 from core.errors import raise_for_constraint
 from core.mail import send_after_commit
 from core.services import model_update
@@ -48,7 +47,5 @@ def user_register(*, email: str, password: str, first_name: str = "", last_name:
 def user_update_names(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
     """Change a user's names (only those given); nothing else about an account changes here."""
     names = {"first_name": first_name, "last_name": last_name}
-    if model_update(instance=user, fields=names, data={k: v for k, v in names.items() if v is not None}):
-        # Instructors' and reviewers' names appear in catalogue pages.
-        catalogue_changed_on_commit(USERS)
+    model_update(instance=user, fields=names, data={k: v for k, v in names.items() if v is not None})
     return user

@@ -12,9 +12,10 @@ Writes. Every INSERT/UPDATE/DELETE/TRUNCATE that Django sends to a catalogue tab
 seen by a database execute-wrapper, which bumps that table's family generation at once
 and again when the transaction commits. So a change made through
 the API, the admin, a service, a bulk `update()` or a management command is visible on
-the very next read, with no call to remember. Enrollments are not a catalogue table: the
-counts they move (`student_count`, `enrollment_count`, `seats_left`) lag by at most
-CATALOGUE_CACHE_TTL seconds.
+the very next read, with no call to remember. Enrollments belong to the "seats" family,
+which only the course detail reads: its `seats_left` and `enrollment_count` are exact on
+the next read, while the counts lists show (`student_count`, `enrollment_count`) lag by at
+most CATALOGUE_CACHE_TTL seconds.
 
 Replica. With a read replica (core.db_router), a page that will be stored is computed on
 the primary: it is shared by every anonymous reader for up to CATALOGUE_CACHE_TTL, and one
@@ -27,12 +28,12 @@ the cache is skipped for CATALOGUE_CACHE_RETRY_SECONDS, logged once per interval
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -43,6 +44,7 @@ from django.db.backends.signals import connection_created
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 
+from core.catalogue_routes import Route, routes_from_urls
 from core.db_router import pinned
 
 logger = logging.getLogger("brisk.cache")
@@ -59,56 +61,25 @@ TABLE_FAMILIES: dict[str, str] = {
     # Names of instructors and reviewers appear in catalogue pages. A new user changes
     # no page, so only UPDATE and DELETE count for this table (see _families_written).
     "accounts_user": "users",
+    # Enrollments move `seats_left` and `enrollment_count`: only the course detail reads
+    # this family, so lists stay cached through enrollments (their counts lag by at most
+    # CATALOGUE_CACHE_TTL) while the detail is exact on the next read.
+    "courses_enrollment": "seats",
 }
 ALL_FAMILIES = tuple(sorted(set(TABLE_FAMILIES.values())))
 
 
-@dataclass(frozen=True)
-class Route:
-    name: str
-    pattern: re.Pattern[str]
-    families: tuple[str, ...]
-    params: frozenset[str]
+@functools.cache
+def routes() -> tuple[Route, ...]:
+    """The cached routes, derived from the API's router (core.catalogue_routes)."""
+    from django.utils.module_loading import import_string
 
-
-_PAGE = {"page", "page_size", "cursor"}
-ROUTES = (
-    Route(
-        "programme-list",
-        re.compile(r"^/programmes/$"),
-        ("programmes", "courses"),
-        frozenset({"is_active", "search", "ordering", *_PAGE}),
-    ),
-    Route("programme-detail", re.compile(r"^/programmes/[0-9]+/$"), ("programmes", "courses", "users"), frozenset()),
-    Route(
-        "programme-courses",
-        re.compile(r"^/programmes/[0-9]+/courses/$"),
-        ("programmes", "courses", "users", "reviews"),
-        frozenset(_PAGE),
-    ),
-    Route(
-        "course-list",
-        re.compile(r"^/courses/$"),
-        ("programmes", "courses", "users", "reviews"),
-        frozenset({"programme", "category", "instructor", "price_min", "price_max", "search", "ordering", *_PAGE}),
-    ),
-    Route(
-        "course-detail",
-        re.compile(r"^/courses/[0-9]+/$"),
-        ("programmes", "courses", "users", "reviews"),
-        frozenset(),
-    ),
-    Route(
-        "course-reviews",
-        re.compile(r"^/courses/[0-9]+/reviews/$"),
-        ("courses", "users", "reviews"),
-        frozenset(_PAGE),
-    ),
-)
+    router = import_string(settings.CATALOGUE_CACHE_ROUTER)
+    return routes_from_urls(router.urls, frozenset(ALL_FAMILIES))
 
 
 def match_route(path: str) -> Route | None:
-    for route in ROUTES:
+    for route in routes():
         if route.pattern.match(path):
             return route
     return None
@@ -235,6 +206,10 @@ def _lookup(cache: Any, families: tuple[str, ...], prefix: str) -> tuple[str, An
 _WRITE = re.compile(r'^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE(?:\s+TABLE)?)\s+"?(\w+)"?', re.IGNORECASE)
 
 
+# An UPDATE of enrollments moves seats only if it sets one of these columns.
+_SEAT_COLUMNS = re.compile(r'\bSET\b.*"?\b(status|course_id)\b"?\s*=', re.IGNORECASE | re.DOTALL)
+
+
 def _families_written(sql: str) -> set[str]:
     if not sql or sql.lstrip()[:1].upper() not in {"I", "U", "D", "T"}:
         return set()
@@ -248,6 +223,8 @@ def _families_written(sql: str) -> set[str]:
     family = TABLE_FAMILIES.get(table)
     if family is None or (family == "users" and verb == "INSERT"):
         return set()
+    if family == "seats" and verb == "UPDATE" and not _SEAT_COLUMNS.search(sql.partition(" WHERE ")[0]):
+        return set()  # e.g. progress alone: no seat moves
     return {family}
 
 
@@ -307,6 +284,23 @@ def install_write_watchers() -> None:
 
 
 # --- Serving ---------------------------------------------------------------------------
+
+
+# Answers stored like pages, for CATALOGUE_NEGATIVE_TTL: they depend on nothing but the
+# request and the generations (a 404 of an unpublished course, a 400 of a bad filter).
+NEGATIVE_STATUSES = frozenset({400, 404})
+
+
+# Headers a cached answer gets when it is served, not stored with it.
+_SET_ON_SERVING = frozenset({"ETag", "Cache-Control", "Vary", "X-Cache"})
+
+
+def cache_set(key: str, value: Any, timeout: int) -> None:
+    caches[CACHE_ALIAS].set(key, value, timeout)
+
+
+def _vary(response: HttpResponse) -> list[str]:
+    return [item.strip() for item in response.get("Vary", "").split(",") if item.strip()]
 
 
 def _digest(text: str) -> str:
@@ -375,7 +369,6 @@ class CatalogueCacheMiddleware:
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
-        install_write_watchers()
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.method != "GET" or not settings.CATALOGUE_CACHE_ENABLED:
@@ -430,7 +423,7 @@ class CatalogueCacheMiddleware:
         request.GET = QueryDict(query)
         request.META["QUERY_STRING"] = query
         origin = f"{request.scheme}://{request.get_host()}{request.path}"
-        prefix = f"page:{_digest(f'{origin}?{query}')}|"
+        prefix = f"answer:{_digest(f'{origin}?{query}')}|"
         try:
             generation, entry = cache_call(_lookup, caches[CACHE_ALIAS], route.families, prefix)
         except CacheUnavailable:
@@ -440,13 +433,23 @@ class CatalogueCacheMiddleware:
             return self._from_entry(request, entry, hit=True)
         return self._compute(request, key=prefix + generation)
 
-    def _from_entry(self, request: HttpRequest, entry: tuple[bytes, str, str], *, hit: bool) -> HttpResponse:
-        body, etag, content_type = entry
-        response = HttpResponse(body, content_type=content_type)
+    def _from_entry(self, request: HttpRequest, entry: dict[str, Any], *, hit: bool) -> HttpResponse:
+        response = HttpResponse(entry["body"], status=entry["status"])
+        for name, value in entry["headers"]:
+            response[name] = value
+        etag = entry["etag"]
+        if etag is None:  # a negative answer
+            self._negative_headers(response, entry["vary"], hit=hit)
+            return response
         self._public_headers(response, etag, hit=hit)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
         return response
+
+    @staticmethod
+    def _negative_headers(response: HttpResponse, vary: str, *, hit: bool) -> None:
+        response["Vary"] = vary
+        response["X-Cache"] = "hit" if hit else "miss"
 
     @staticmethod
     def _public_headers(response: HttpResponse, etag: str, *, hit: bool) -> None:
@@ -479,31 +482,63 @@ class CatalogueCacheMiddleware:
                 cache_call_quietly(cache.delete, lock_key)
                 return self._from_entry(request, entry, hit=True)
         else:
+            # Until the entry comes, or the lock goes without one (the computation ended
+            # in an answer that is not stored, e.g. a 5xx): then compute it here at once.
             deadline = time.monotonic() + settings.CATALOGUE_LOCK_WAIT_SECONDS
             while time.monotonic() < deadline:
                 time.sleep(0.01)
                 try:
-                    entry = cache_call(cache.get, key)
+                    found = cache_call(cache.get_many, [key, lock_key])
                 except CacheUnavailable:
                     break
-                if entry is not None:
-                    return self._from_entry(request, entry, hit=True)
+                if key in found:
+                    return self._from_entry(request, found[key], hit=True)
+                if lock_key not in found:
+                    break
         # Built on the primary: a replica behind the last write would freeze its lag into
         # an entry every reader shares (see the module docstring).
         pin_token = pinned.set(True)
         try:
             response = self.get_response(request)
+            # Stored before the lock goes: a waiter that sees no lock and no entry knows
+            # that nothing is coming and computes at once.
+            stored = self._store(key, response)
         finally:
             pinned.reset(pin_token)
             if owner:
                 cache_call_quietly(cache.delete, lock_key)
-        if response.status_code != 200 or response.streaming:
+        if stored is None:
             return response
-        body = response.content
-        etag = _etag(body)
-        content_type = response.get("Content-Type", "application/json")
-        cache_call_quietly(cache.set, key, (body, etag, content_type), settings.CATALOGUE_CACHE_TTL)
+        if stored["etag"] is None:
+            self._negative_headers(response, stored["vary"], hit=False)
+            return response
+        etag = stored["etag"]
         self._public_headers(response, etag, hit=False)
         if _if_none_match(request, etag):
             return self._not_modified(response, etag)
         return response
+
+    @staticmethod
+    def _store(key: str, response: HttpResponse) -> dict[str, Any] | None:
+        """Store a 200 (the page) or a 404/400 (briefly) with the headers the views and the
+        middleware below this one gave it, so that a hit is the same answer; return the
+        entry, or None."""
+        if response.streaming or response.status_code not in {200, *NEGATIVE_STATUSES}:
+            return None
+        body = response.content
+        entry = {
+            "status": response.status_code,
+            "body": body,
+            "headers": [(name, value) for name, value in response.items() if name not in _SET_ON_SERVING],
+            "etag": None,
+            "vary": "",
+        }
+        if response.status_code == 200:
+            entry["etag"] = _etag(body)
+            cache_call_quietly(cache_set, key, entry, settings.CATALOGUE_CACHE_TTL)
+        else:
+            # A 404 or 400 is as much a function of the generations as a page: stored
+            # briefly, so a flood of requests for a missing id costs one computation.
+            entry["vary"] = ", ".join(dict.fromkeys([*_vary(response), "Accept", "Authorization"]))
+            cache_call_quietly(cache_set, key, entry, settings.CATALOGUE_NEGATIVE_TTL)
+        return entry

@@ -10,7 +10,6 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from core.batches import update_in_batches, values_in_chunks
-from core.cache_invalidation import COURSES, PROGRAMMES, catalogue_changed_on_commit
 
 from .models import Course, Enrollment
 
@@ -30,17 +29,11 @@ EXPORT_COLUMNS = (
 )
 
 
-def _catalogue_changed(_changed: int) -> None:
-    catalogue_changed_on_commit(COURSES, PROGRAMMES)
-
-
 def enrollments_cancel(queryset: QuerySet[Enrollment], *, batch_size: int = BATCH_SIZE) -> int:
     """Cancel the active enrollments of `queryset` (as enrollment_cancel does for one:
     completed ones stay completed); the number cancelled."""
     active = queryset.filter(status=Enrollment.Status.ACTIVE)
-    return update_in_batches(
-        active, {"status": Enrollment.Status.CANCELLED}, batch_size=batch_size, after_batch=_catalogue_changed
-    )
+    return update_in_batches(active, {"status": Enrollment.Status.CANCELLED}, batch_size=batch_size)
 
 
 def courses_set_published(queryset: QuerySet[Course], published: bool, *, batch_size: int = BATCH_SIZE) -> int:
@@ -49,7 +42,6 @@ def courses_set_published(queryset: QuerySet[Course], published: bool, *, batch_
         queryset.filter(is_published=not published),
         {"is_published": published, "updated_at": timezone.now()},
         batch_size=batch_size,
-        after_batch=_catalogue_changed,
     )
 
 

@@ -24,7 +24,6 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from core.cache_invalidation import COURSES, PROGRAMMES, REVIEWS, catalogue_changed_on_commit
 from core.errors import Conflict, NotFound, raise_for_constraint
 from core.services import model_update
 
@@ -144,7 +143,6 @@ def course_create(
     except IntegrityError as exc:
         raise_for_constraint(exc, _course_errors(slug))
     _append_to_programmes(course, linked)
-    catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return course
 
 
@@ -173,7 +171,6 @@ def course_update(*, course: Course, actor: User, fields: Mapping[str, Any]) -> 
         raise_for_constraint(exc, _course_errors(course.slug))
     if "programmes" in fields:
         _replace_programmes(course, fields["programmes"])
-    catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return course
 
 
@@ -199,7 +196,6 @@ def course_delete(*, course: Course) -> None:
             "(is_published=false)."
         )
     course.delete()
-    catalogue_changed_on_commit(COURSES, PROGRAMMES, REVIEWS)
 
 
 # --- Enrollments -----------------------------------------------------------------------
@@ -242,7 +238,6 @@ def enrollment_create(*, user: User, course: Course) -> tuple[Enrollment, bool]:
         existing.enrolled_at = now
         existing.completed_at = None
         existing.save(update_fields=["status", "amount_paid", "enrolled_at", "completed_at"])
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         return existing, False
     enrollment = Enrollment(user=user, course=course, status=Enrollment.Status.ACTIVE, amount_paid=locked.price)
     try:
@@ -256,7 +251,6 @@ def enrollment_create(*, user: User, course: Course) -> tuple[Enrollment, bool]:
                 )
             },
         )
-    catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return enrollment, True
 
 
@@ -279,7 +273,6 @@ def enrollment_update_progress(*, enrollment: Enrollment, progress: int) -> Enro
     if updated:
         for name, value in values.items():
             setattr(enrollment, name, value)
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         return enrollment
     enrollment.refresh_from_db(fields=["status", "progress", "completed_at"])
     if enrollment.status == Enrollment.Status.COMPLETED and progress == 100:
@@ -297,7 +290,6 @@ def enrollment_cancel(*, enrollment: Enrollment) -> Enrollment:
         status=Enrollment.Status.CANCELLED
     ):
         enrollment.status = Enrollment.Status.CANCELLED
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
         return enrollment
     enrollment.refresh_from_db(fields=["status", "progress", "completed_at"])
     if enrollment.status == Enrollment.Status.COMPLETED:
@@ -337,8 +329,6 @@ def enrollments_bulk_create(*, course: Course, user_ids: Sequence[int]) -> BulkE
             # Raising rolls back the UPDATE and the INSERT: nothing is created.
             seats_left = max(locked.capacity - (held - created), 0)
             raise Conflict(f"Only {seats_left} seat(s) left for {created} new enrollment(s); nothing was created.")
-    if created:
-        catalogue_changed_on_commit(COURSES, PROGRAMMES)
     return {"created": created, "skipped": len(wanted) - created}
 
 
@@ -387,5 +377,4 @@ def review_create(*, user: User, course: Course, rating: int, comment: str = "")
                 "courses_review_rating_check": ValidationError({"rating": ["The rating must be between 1 and 5."]}),
             },
         )
-    catalogue_changed_on_commit(REVIEWS, COURSES)
     return review

@@ -85,6 +85,13 @@ class CourseViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     permission_classes = [CourseWritePermission]
     filterset_class = CourseFilter
+    # Cached anonymous reads, with the catalogue families each page reads (core.catalogue_routes);
+    # only the detail shows exact seats.
+    catalogue_families = {
+        "list": ("programmes", "courses", "users", "reviews"),
+        "retrieve": ("programmes", "courses", "users", "reviews", "seats"),
+        "reviews": ("courses", "users", "reviews"),
+    }
     lookup_value_regex = ID_PATTERN
     serializer_classes: dict[str, type[BaseSerializer[Any]]] = {
         "list": CourseListSerializer,

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from core.admin_pagination import EstimatedCountPaginator
 from core.aggregates import count_subquery
-from core.cache_invalidation import PROGRAMMES, catalogue_changed_on_commit
 
 from .models import Programme, ProgrammeCourse
 
@@ -81,13 +80,11 @@ class ProgrammeAdmin(admin.ModelAdmin):
     @admin.action(description="Activate selected programmes")
     def activate(self, request: HttpRequest, queryset: QuerySet[Programme]) -> None:
         changed = queryset.filter(is_active=False).update(is_active=True, updated_at=timezone.now())
-        catalogue_changed_on_commit(PROGRAMMES)
         self.message_user(request, f"Activated {changed} programme(s).")
 
     @admin.action(description="Deactivate selected programmes")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Programme]) -> None:
         changed = queryset.filter(is_active=True).update(is_active=False, updated_at=timezone.now())
-        catalogue_changed_on_commit(PROGRAMMES)
         self.message_user(request, f"Deactivated {changed} programme(s).")
 
 

@@ -7,7 +7,6 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from core.cache_invalidation import COURSES, PROGRAMMES, catalogue_changed_on_commit
 from core.errors import raise_for_constraint
 from core.services import model_update
 
@@ -36,7 +35,6 @@ def programme_create(
         programme.save(force_insert=True)
     except IntegrityError as exc:
         raise_for_constraint(exc, _programme_errors(slug))
-    catalogue_changed_on_commit(PROGRAMMES)
     return programme
 
 
@@ -51,8 +49,6 @@ def programme_update(*, programme: Programme, fields: Mapping[str, Any]) -> Prog
         model_update(instance=programme, fields=PROGRAMME_FIELDS, data=fields)
     except IntegrityError as exc:
         raise_for_constraint(exc, _programme_errors(programme.slug))
-    # Course details list their programmes.
-    catalogue_changed_on_commit(PROGRAMMES, COURSES)
     return programme
 
 
@@ -60,4 +56,3 @@ def programme_update(*, programme: Programme, fields: Mapping[str, Any]) -> Prog
 def programme_delete(*, programme: Programme) -> None:
     """Delete a programme and its course links; the courses and their enrollments stay."""
     programme.delete()
-    catalogue_changed_on_commit(PROGRAMMES, COURSES)

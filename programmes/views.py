@@ -59,6 +59,12 @@ class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
 
     permission_classes = [StaffWritesOrReadOnly]
     filterset_class = ProgrammeFilter
+    # Cached anonymous reads, with the catalogue families each page reads (core.catalogue_routes).
+    catalogue_families = {
+        "list": ("programmes", "courses"),
+        "retrieve": ("programmes", "courses", "users"),
+        "courses": ("programmes", "courses", "users", "reviews"),
+    }
     lookup_value_regex = ID_PATTERN
     serializer_classes: dict[str, type[BaseSerializer[Any]]] = {
         "list": ProgrammeListSerializer,

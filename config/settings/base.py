@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Before anything that can answer (the catalogue cache), so every answer has CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    # Any answer that does not say it may be cached is `private, no-store`.
+    "core.private_cache.PrivateByDefaultMiddleware",
     # A body above DATA_UPLOAD_MAX_MEMORY_SIZE: 413 before anything reads it.
     "core.middleware.RequestBodyLimitMiddleware",
     # Off unless DATABASE_REPLICA_URL is set; before anything that reads.
@@ -174,6 +176,8 @@ SILENCED_SYSTEM_CHECKS = ["models.W038"]
 REDIS_URL = env("REDIS_URL", default="")
 # Anonymous catalogue pages are served from the "catalogue" cache (core.catalogue_cache).
 CATALOGUE_CACHE_ENABLED = env.bool("CATALOGUE_CACHE_ENABLED", default=True)
+# The router whose viewsets say which of their actions are cached (core.catalogue_routes).
+CATALOGUE_CACHE_ROUTER = "config.api_router.router"
 # Upper bound on how long enrollment-driven counts may lag in a cached page.
 CATALOGUE_CACHE_TTL = env.int("CATALOGUE_CACHE_TTL", default=30)
 # How long a CDN may keep a public catalogue page (s-maxage); browsers always revalidate.
@@ -183,6 +187,8 @@ CATALOGUE_CACHE_RETRY_SECONDS = env.float("CATALOGUE_CACHE_RETRY_SECONDS", defau
 # One request computes a missing page; others wait up to LOCK_WAIT for it.
 CATALOGUE_LOCK_SECONDS = 10
 CATALOGUE_LOCK_WAIT_SECONDS = env.float("CATALOGUE_LOCK_WAIT_SECONDS", default=2.0)
+# A 404 or 400 of a catalogue route is stored this long (under the same generations).
+CATALOGUE_NEGATIVE_TTL = env.int("CATALOGUE_NEGATIVE_TTL", default=5)
 if REDIS_URL:
     _redis_options = {
         "PARSER_CLASS": "redis.connection._HiredisParser",

@@ -7,7 +7,6 @@ logged as queries, in production).
 
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -130,16 +129,6 @@ def test_course_create_without_programmes_query_budget(django_assert_num_queries
     actor, kwargs = InstructorFactory(), create_kwargs()
     with django_assert_num_queries(3):  # SAVEPOINT, INSERT, RELEASE
         course_create(actor=actor, **kwargs)
-
-
-def test_writes_announce_the_catalogue_change_after_commit(django_capture_on_commit_callbacks: Any) -> None:
-    with mock.patch("core.cache_invalidation.catalogue_changed") as changed:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            course_create(actor=InstructorFactory(), **create_kwargs())
-        changed.assert_not_called()
-        for callback in callbacks:
-            callback()
-    assert {call.args[0] for call in changed.call_args_list} == {"courses", "programmes"}
 
 
 # --- course_update / course_delete -----------------------------------------------------
