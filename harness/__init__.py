@@ -13,7 +13,7 @@ Everything talks to 127.0.0.1 only and to processes it started; the shared Postg
 tests/ and bench/ use it, the production image does not need it.
 """
 
-from harness.base import ROOT, free_port, port_is_open, report_to, which_or_install
+from harness.base import ROOT, free_port, port_is_open, report_to, wait_until, which_or_install
 from harness.gunicorn import (
     Gunicorn,
     gunicorn,
@@ -88,6 +88,7 @@ __all__ = [
     "running_gunicorn",
     "stop_all",
     "summary",
+    "wait_until",
     "which_or_install",
     "worker_rss_kib",
 ]

@@ -8,8 +8,10 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +76,16 @@ def which_or_install(program: str, package: str, why: str) -> str:
     if found is None:
         raise RuntimeError(f"{program} still missing after installing {package}")
     return found
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> Any:
+    """Poll `condition` until it returns something true (returned), or AssertionError
+    after `timeout` seconds: the tests wait on what they expect, not for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what or condition}")
+        time.sleep(interval)

@@ -37,7 +37,7 @@ def assets_of(html: str) -> list[str]:
 
 @pytest.mark.parametrize("path", ["/docs/", "/redoc/"])
 def test_docs_pages_load_only_files_of_this_server(docs_server: Gunicorn, path: str) -> None:
-    page = docs_server.get(path)
+    page = docs_server.get(path, headers={"Accept": "text/html"})  # as a browser asks
     assert page.status == 200
     # The browser is told to load nothing from elsewhere, either.
     assert page.headers["Content-Security-Policy"].startswith("default-src 'self'; script-src 'self';")
@@ -45,7 +45,7 @@ def test_docs_pages_load_only_files_of_this_server(docs_server: Gunicorn, path: 
     assert assets, page.body
     for url in assets:
         assert url.startswith("/"), f"{path} loads {url} from another server"
-        asset = docs_server.get(url)
+        asset = docs_server.get(url, headers={"Accept": "*/*"})
         assert asset.status == 200, url
         if url.startswith("/static/"):
             # WhiteNoise: the hashed name (pinned content), cached for a year.
