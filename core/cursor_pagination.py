@@ -151,8 +151,8 @@ class CursorPaginationMixin:
     def paginate_by_cursor(self, queryset: Any, request: Request) -> list[Any]:
         from core.pagination import DeferredPage
 
-        if request.query_params.get(self.page_query_param) is not None:
-            raise _cursor_error(f"Use either `{self.page_query_param}` or `{self.cursor_query_param}`, not both.")
+        # With a cursor, `page` is ignored (and dropped from the `next` link): a client that
+        # kept it from its page-number URLs gets the cursor page it asked for.
         if not isinstance(queryset, QuerySet):
             raise _cursor_error("This list cannot be paged by cursor; use page numbers.")
         self._cursor_mode = True
@@ -180,7 +180,8 @@ class CursorPaginationMixin:
             "description": (
                 f"Instead of `{self.page_query_param}`, for pages past the first {self.max_page_rows:,} results: "
                 "empty for the first page, then the `next` URL of each page. A cursor page has `next` and "
-                "`results` only; a list ordered by a computed figure answers 400."
+                "`results` only; a list ordered by a computed figure answers 400. With a cursor, `"
+                f"{self.page_query_param}` is ignored."
             ),
             "schema": {"type": "string"},
         }

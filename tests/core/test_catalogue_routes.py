@@ -14,7 +14,7 @@ from courses.filters import CourseFilter
 from courses.views import CourseViewSet
 from programmes.filters import ProgrammeFilter
 
-PAGE = {"page", "page_size"}
+PAGE = {"page", "page_size", "cursor"}
 
 
 def test_the_cached_routes() -> None:

@@ -75,10 +75,11 @@ def test_counts_are_the_requests_sent_across_workers(live_env: dict[str, str]) -
         assert value(samples, "brisk_http_request_duration_seconds_count", route="course-detail", method="GET") == 25
         assert value(samples, "brisk_http_request_sql_statements_count", route="course-detail", method="GET") == 25
         assert value(samples, "brisk_http_throttled_requests_total", route="auth-token", method="POST") == 2
-        # The first detail request of the page computes it; the rest are served from Redis.
+        # The first request of the page computes it, and the first of the missing id its 404
+        # (stored briefly too); the rest are served from Redis.
         hits = value(samples, "brisk_catalogue_cache_requests_total", route="course-detail", result="hit")
         misses = value(samples, "brisk_catalogue_cache_requests_total", route="course-detail", result="miss")
-        assert (hits + misses, misses >= 1, hits >= 15) == (20, True, True), (hits, misses)
+        assert (hits + misses, misses >= 2, hits >= 18) == (25, True, True), (hits, misses)
         # A hit runs no SQL: the statements of all 20 are those of the misses and the 404s.
         assert value(samples, "brisk_http_request_sql_statements_sum", route="course-detail", method="GET") <= (
             misses * 2 + 5 * 2

@@ -38,7 +38,7 @@ import psycopg
 import pytest
 
 from deploy.topology_load import measure
-from harness import Answer, Client, Load, summary
+from harness import Answer, Client, Load, summary, wait_until
 from tests.topology.conftest import Site, statement_calls
 
 pytestmark = [pytest.mark.postgres, pytest.mark.topology]
@@ -448,8 +448,14 @@ def test_an_instance_killed_or_stopped_under_load(site: Site) -> None:
         os.killpg(killed.process.pid, signal.SIGKILL)
         killed.process.wait(timeout=10)
         time.sleep(3)
-        killed.start(ready_timeout=60)
-        time.sleep(1)
+        killed.start(ready_timeout=60)  # a new log: this run's lines only
+        # nginx skips a failed upstream for fail_timeout (10 s): stop the other one only
+        # once nginx sends the restarted one requests again, or no upstream is left.
+        wait_until(
+            lambda: (log := killed.log_text()).count('"GET /') - log.count('"GET /healthz') > 3,
+            timeout=30,
+            what="nginx routing to the restarted instance",
+        )
         # SIGTERM to the other: its request in flight (an enrolment waiting on a row lock
         # held here) still gets its answer.
         stopped = instances[1]
