@@ -12,7 +12,9 @@ that the schema declares for it is history, not shape, and is let through below.
 Schema-valid requests must be accepted (positive_data_acceptance), except for the rules
 that need the database and that no schema can state: an id in range that names no row,
 a slug or e-mail already taken, a password too common or too like the e-mail, a capacity
-below the seats already held; nor can it state that a key was already used (422). A 400
+below the seats already held, an opaque value only the server can read (a cursor, a reset
+or verification token), a list that takes page numbers only; nor can it state that a key
+was already used (422). A 400
 whose every message is one of those is not a failure, nor such a 422; any other message
 still is (tests/core/test_schema.py checks the
 declarations one by one).
@@ -42,6 +44,11 @@ UNSTATEABLE = re.compile(
     r"|seats already held"
     r"|password is too (common|similar)"
     r"|Idempotency-Key was already used"
+    # Opaque values only the server can read: a cursor, a reset or verification link.
+    r"|Invalid cursor: use the `next` URL"
+    r"|link is invalid or has expired"
+    # A list whose ordering is not a keyset (programme order) takes page numbers only.
+    r"|cannot be paged by cursor"
 )
 
 
