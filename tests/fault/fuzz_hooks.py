@@ -13,11 +13,10 @@ Schema-valid requests must be accepted (positive_data_acceptance), except for th
 that need the database and that no schema can state: an id in range that names no row,
 a slug or e-mail already taken, a password too common or too like the e-mail, a capacity
 below the seats already held, an opaque value only the server can read (a cursor, a reset
-or verification token), a list that takes page numbers only; nor can it state that a key
-was already used (422). A 400
-whose every message is one of those is not a failure, nor such a 422; any other message
-still is (tests/core/test_schema.py checks the
-declarations one by one).
+or verification token), the caller's current password, a list that takes page numbers
+only; nor can it state that a key was already used (422). A 400 whose every message is one
+of those is not a failure, nor such a 422; any other message still is
+(tests/core/test_schema.py checks the declarations one by one).
 
 A text that fits its maxLength only once DRF has trimmed its ends is accepted, by design
 of DRF's CharField; that one negative-data failure is dropped too (`trimmed_to_fit`).
@@ -47,6 +46,7 @@ UNSTATEABLE = re.compile(
     # Opaque values only the server can read: a cursor, a reset or verification link.
     r"|Invalid cursor: use the `next` URL"
     r"|link is invalid or has expired"
+    r"|not your current password"
     # A list whose ordering is not a keyset (programme order) takes page numbers only.
     r"|cannot be paged by cursor"
 )
