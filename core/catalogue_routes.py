@@ -59,9 +59,10 @@ def _page_params(callback: Any) -> set[str]:
     if pagination_class is None:
         return set()
     paginator = pagination_class()
-    names = (
-        getattr(paginator, name, None) for name in ("page_query_param", "page_size_query_param", "cursor_query_param")
-    )
+    wanted = ["page_query_param", "page_size_query_param"]
+    if _view_attribute(callback, "cursor_pages") is not False:
+        wanted.append("cursor_query_param")
+    names = (getattr(paginator, name, None) for name in wanted)
     return {name for name in names if name}
 
 

@@ -38,6 +38,12 @@ def positive_int_param(request: Request, name: str) -> int | None:
     return int(raw)
 
 
+def cursor_pages(view: Any) -> bool:
+    """Whether the view's list offers `?cursor=`: every list, unless it says
+    `cursor_pages = False` (an action's keyword argument) because its order is no keyset."""
+    return bool(getattr(view, "cursor_pages", True))
+
+
 class DeferredPage:
     """A queryset as Django's Paginator sees it: counted by `count`, sliced on its ids."""
 
@@ -91,6 +97,8 @@ class PageNumberPagination(CursorPaginationMixin, pagination.PageNumberPaginatio
                 continue
             parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_NUMBER}
             parameter["description"] = descriptions[parameter["name"]]
+        if not cursor_pages(view):
+            return parameters
         return [*parameters, self.cursor_schema_parameter()]
 
     def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +112,7 @@ class PageNumberPagination(CursorPaginationMixin, pagination.PageNumberPaginatio
         return super().get_paginated_response(data)
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any] | None:
-        if self.cursor_query_param in request.query_params:
+        if self.cursor_query_param in request.query_params and cursor_pages(view):
             return self.paginate_by_cursor(queryset, request)
         self.check_depth(request, queryset, positive_int_param(request, self.page_query_param))
         if isinstance(queryset, QuerySet):

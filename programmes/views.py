@@ -58,6 +58,7 @@ class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     """Programmes: public reads, staff writes."""
 
     permission_classes = [StaffWritesOrReadOnly]
+    cursor_pages = True  # core.pagination.cursor_pages; the `courses` action turns it off
     filterset_class = ProgrammeFilter
     # Cached anonymous reads, with the catalogue families each page reads (core.catalogue_routes).
     catalogue_families = {
@@ -117,7 +118,9 @@ class ProgrammeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
         filters=False,
         parameters=[ID_PARAMETER],
     )
-    @action(detail=True, methods=["get"], filterset_class=None)
+    # Programme order is a position on the link, not a keyset: page numbers only (a
+    # `cursor` is then an unknown parameter, ignored, and the schema does not offer it).
+    @action(detail=True, methods=["get"], filterset_class=None, cursor_pages=False)
     def courses(self, request: Request, pk: str) -> Response:
         # A list of another model than the viewset's: typed for the viewset's own.
         page = self.paginate_queryset(programme_course_list(programme_id=pk))  # type: ignore[arg-type]

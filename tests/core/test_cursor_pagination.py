@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 from core.cursor_pagination import MAX_PAGE_ROWS
 from core.pagination import PageNumberPagination
 from courses.models import Enrollment
-from tests.factories import CourseFactory, EnrollmentFactory, UserFactory
+from tests.factories import CourseFactory, EnrollmentFactory, ProgrammeCourseFactory, ProgrammeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +168,23 @@ def test_schema_names_the_cursor_on_lists(api_client: APIClient) -> None:
     parameters = {p["name"]: p for p in schema["paths"]["/enrollments/"]["get"]["parameters"]}
     assert parameters["cursor"]["schema"] == {"type": "string"}
     assert parameters["page"]["schema"]["type"] == "integer"
+
+
+def test_a_list_in_programme_order_takes_page_numbers_only(api_client: APIClient, openapi_paths: Any) -> None:
+    """Its order is no keyset: the schema offers no `cursor`, and one sent is ignored."""
+    programme = ProgrammeFactory()
+    for position, course in enumerate(CourseFactory.create_batch(3)):
+        ProgrammeCourseFactory(programme=programme, course=course, position=position)
+    url = f"/programmes/{programme.pk}/courses/"
+    with_cursor = api_client.get(url, {"cursor": "", "page_size": "2"})
+    assert with_cursor.status_code == 200, with_cursor.content
+    plain = api_client.get(url, {"page_size": "2"}).json()
+    assert (with_cursor.json()["count"], with_cursor.json()["results"]) == (plain["count"], plain["results"])
+    names = {p["name"] for p in openapi_paths["/programmes/{id}/courses/"]["get"]["parameters"]}
+    assert "cursor" not in names and "page" in names
+    assert "cursor" in {p["name"] for p in openapi_paths["/courses/"]["get"]["parameters"]}
+
+
+@pytest.fixture
+def openapi_paths(api_client: APIClient) -> Any:
+    return api_client.get("/schema/", {"format": "json"}).json()["paths"]

@@ -13,8 +13,8 @@ Schema-valid requests must be accepted (positive_data_acceptance), except for th
 that need the database and that no schema can state: an id in range that names no row,
 a slug or e-mail already taken, a password too common or too like the e-mail, a capacity
 below the seats already held, an opaque value only the server can read (a cursor, a reset
-or verification token), the caller's current password, a list that takes page numbers
-only; nor can it state that a key was already used (422). A 400 whose every message is one
+or verification token), the caller's current password, a list ordered by a computed figure
+(page numbers only); nor can it state that a key was already used (422). A 400 whose every message is one
 of those is not a failure, nor such a 422; any other message still is
 (tests/core/test_schema.py checks the declarations one by one).
 
@@ -47,7 +47,7 @@ UNSTATEABLE = re.compile(
     r"|Invalid cursor: use the `next` URL"
     r"|link is invalid or has expired"
     r"|not your current password"
-    # A list whose ordering is not a keyset (programme order) takes page numbers only.
+    # A list ordered by a computed figure (a rating) takes page numbers only.
     r"|cannot be paged by cursor"
 )
 
